@@ -1,0 +1,189 @@
+/* The daemon (see daemon.h). */
+#define G_LOG_DOMAIN "camgate"
+
+#include "daemon.h"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include "camera.h"
+#include "config.h"
+#include "control.h"
+#include "pipeline.h"
+#include "status.h"
+
+#define SHUTDOWN_TIMEOUT_US (5 * G_USEC_PER_SEC)
+
+typedef struct {
+  char *config_path;
+  CgConfig *config;
+  GPtrArray *cameras;           /* element-type CgCamera, in config order */
+  CgControl *control;
+  GMainLoop *loop;
+  gint64 started_us;
+} CgDaemon;
+
+static void
+log_warnings (const CgConfig *config)
+{
+  for (guint i = 0; i < config->warnings->len; i++)
+    g_warning ("%s", (const char *) g_ptr_array_index (config->warnings, i));
+}
+
+static void
+log_unbuilt_features (const CgConfig *config)
+{
+  if (config->isolation != CG_ISOLATION_OFF)
+    g_warning ("isolation = %s: the nftables isolation is not part of this build yet; "
+               "the cameras are NOT sealed off", cg_isolation_mode_to_string (config->isolation));
+}
+
+static CgCamera *
+find_camera (GPtrArray *cameras, const char *id)
+{
+  for (guint i = 0; i < cameras->len; i++) {
+    CgCamera *camera = g_ptr_array_index (cameras, i);
+    if (g_str_equal (cg_camera_get_config (camera)->id, id))
+      return camera;
+  }
+  return NULL;
+}
+
+/* Builds the camera list for @config from @old (consumed): cameras whose
+ * configuration did not change are kept as they are, the others are stopped
+ * before their replacements start. */
+static GPtrArray *
+reconcile (GPtrArray *old, const CgConfig *config, gboolean uplink_changed)
+{
+  GPtrArray *cameras = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_camera_free);
+
+  for (guint i = old->len; i-- > 0;) {
+    CgCamera *camera = g_ptr_array_index (old, i);
+    const CgCameraConfig *cfg = cg_camera_get_config (camera);
+    const CgCameraConfig *now = cg_config_find_camera (config, cfg->id);
+
+    if (!now || !cg_camera_config_equal (cfg, now)) {
+      g_message ("[%s] %s: stopping", cfg->id, now ? "configuration changed" : "removed");
+      g_ptr_array_remove_index (old, i);
+    }
+  }
+  for (guint i = 0; i < config->cameras->len; i++) {
+    const CgCameraConfig *cfg = g_ptr_array_index (config->cameras, i);
+    CgCamera *camera = find_camera (old, cfg->id);
+
+    if (camera) {
+      if (uplink_changed)
+        cg_camera_set_uplink (camera, &config->uplink);
+    } else {
+      g_message ("[%s] starting", cfg->id);
+      camera = cg_camera_new (cfg, &config->uplink);
+      cg_camera_start (camera);
+    }
+    g_ptr_array_add (cameras, camera);
+  }
+  /* kept cameras now belong to @cameras */
+  g_ptr_array_set_free_func (old, NULL);
+  g_ptr_array_unref (old);
+  return cameras;
+}
+
+static JsonNode *
+on_control (const char *command, gpointer data)
+{
+  CgDaemon *daemon = data;
+
+  if (g_str_equal (command, "status"))
+    return cg_status_build (daemon->config, daemon->cameras, daemon->started_us);
+  return NULL;
+}
+
+static gboolean
+on_reload (gpointer data)
+{
+  CgDaemon *daemon = data;
+  g_autoptr (GError) error = NULL;
+  CgConfig *config = cg_config_load (daemon->config_path, &error);
+  gboolean uplink_changed;
+
+  if (!config) {
+    g_warning ("reload refused, the running configuration stays: %s", error->message);
+    return G_SOURCE_CONTINUE;
+  }
+  if (g_strcmp0 (config->runtime_dir, daemon->config->runtime_dir) != 0)
+    g_warning ("runtime_dir changed: takes effect at the next start");
+  log_warnings (config);
+  uplink_changed = !cg_uplink_config_equal (&config->uplink, &daemon->config->uplink);
+  if (uplink_changed)
+    g_message ("[uplink] configuration changed: every uplink restarts");
+  daemon->cameras = reconcile (daemon->cameras, config, uplink_changed);
+  cg_config_free (daemon->config);
+  daemon->config = config;
+  g_message ("configuration reloaded from %s: %u camera(s)", daemon->config_path,
+             daemon->cameras->len);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_stop (gpointer data)
+{
+  CgDaemon *daemon = data;
+
+  g_message ("stopping");
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+daemon_start (CgDaemon *daemon)
+{
+  g_message ("camgate %s starting: %s, %u camera(s), uplink %s", PACKAGE_VERSION,
+             daemon->config->name, daemon->config->cameras->len,
+             cg_uplink_kind_to_string (daemon->config->uplink.kind));
+  log_warnings (daemon->config);
+  log_unbuilt_features (daemon->config);
+  daemon->cameras = reconcile (g_ptr_array_new (), daemon->config, FALSE);
+}
+
+int
+cg_daemon_run (const char *config_path)
+{
+  g_autoptr (GError) error = NULL;
+  CgDaemon daemon = { 0 };
+  guint signals[3];
+
+  daemon.config_path = g_strdup (config_path);
+  daemon.config = cg_config_load (config_path, &error);
+  if (!daemon.config) {
+    g_printerr ("%s\n", error->message);
+    g_free (daemon.config_path);
+    return 1;
+  }
+  daemon.control = cg_control_new (daemon.config->runtime_dir, on_control, &daemon, &error);
+  if (!daemon.control) {
+    g_printerr ("camgate: %s\n", error->message);
+    cg_config_free (daemon.config);
+    g_free (daemon.config_path);
+    return 4;
+  }
+  daemon.started_us = g_get_monotonic_time ();
+  daemon.loop = g_main_loop_new (NULL, FALSE);
+  signals[0] = g_unix_signal_add (SIGHUP, on_reload, &daemon);
+  signals[1] = g_unix_signal_add (SIGTERM, on_stop, &daemon);
+  signals[2] = g_unix_signal_add (SIGINT, on_stop, &daemon);
+  daemon_start (&daemon);
+
+  g_main_loop_run (daemon.loop);
+
+  /* Sources and uplinks go to NULL in the background: TEARDOWN is sent. */
+  g_ptr_array_unref (daemon.cameras);
+  if (!cg_pipeline_wait_disposed (SHUTDOWN_TIMEOUT_US))
+    g_warning ("some RTSP sessions did not close within 5 s");
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    g_source_remove (signals[i]);
+  cg_control_free (daemon.control);
+  g_main_loop_unref (daemon.loop);
+  cg_config_free (daemon.config);
+  g_free (daemon.config_path);
+  g_message ("stopped");
+  return 0;
+}

@@ -1,0 +1,78 @@
+/* The hub of one camera: the source pushes every access unit in, the hub keeps
+ * the last GOP and hands each frame to every attached sink (uplink, later spool
+ * and snapshots). A new sink receives the cached GOP first, so it starts on a
+ * keyframe at once. Frames are forwarded as they came: never decoded. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define CG_HUB_DEFAULT_CACHE_BYTES (8 * 1024 * 1024)
+/* How long the hub waits for an announced stream that sends nothing before it
+ * publishes the format without it. */
+#define CG_HUB_FORMAT_WAIT (3 * GST_SECOND)
+
+typedef enum {
+  CG_STREAM_VIDEO,
+  CG_STREAM_AUDIO,
+  CG_STREAM_N,
+} CgStreamKind;
+
+typedef struct {
+  gint ref_count;
+  CgStreamKind kind;
+  guint epoch;          /* the source session the frame came from */
+  gboolean keyframe;    /* video: decodable from here on; audio: always */
+  GstBuffer *buffer;    /* transfer full; PTS/DTS in the source's running time */
+  GstCaps *caps;        /* transfer full */
+} CgFrame;
+
+/* transfer full: @buffer and @caps are referenced */
+CgFrame *cg_frame_new (CgStreamKind kind, guint epoch, GstBuffer *buffer, GstCaps *caps);
+CgFrame *cg_frame_ref (CgFrame *frame);
+void cg_frame_unref (CgFrame *frame);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgFrame, cg_frame_unref)
+
+/* What the camera sends: caps per stream (NULL: no such stream). */
+typedef struct {
+  gint ref_count;
+  guint epoch;
+  GstCaps *caps[CG_STREAM_N];
+} CgFormat;
+
+CgFormat *cg_format_ref (CgFormat *format);
+void cg_format_unref (CgFormat *format);
+/* "h264+aac": the codecs, which decide whether an uplink session can go on. */
+char *cg_format_signature (const CgFormat *format);
+const char *cg_caps_codec_name (const GstCaps *caps);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgFormat, cg_format_unref)
+
+/* Called with the hub's lock held, from the source's streaming thread: must not
+ * block and must not call back into the hub. */
+typedef void (*CgHubPushFunc) (CgFrame *frame, gpointer user_data);
+/* Called in the hub's GMainContext when the camera's format becomes known or
+ * changes. transfer none */
+typedef void (*CgHubFormatFunc) (CgFormat *format, gpointer user_data);
+
+typedef struct _CgHub CgHub;
+
+CgHub *cg_hub_new (const char *camera_id, gsize cache_max_bytes,
+                   CgHubFormatFunc format_func, gpointer user_data);
+void cg_hub_free (CgHub *hub);
+
+/* The source starts a session: which streams it will send. */
+void cg_hub_begin_epoch (CgHub *hub, guint epoch, gboolean has_video, gboolean has_audio);
+/* transfer none: the hub takes its own reference */
+void cg_hub_push (CgHub *hub, CgFrame *frame);
+
+/* Replays the cached GOP into @func, then attaches it. Returns a handle. */
+guint cg_hub_add_sink (CgHub *hub, CgHubPushFunc func, gpointer user_data);
+/* After this returns, @func is never called again for that handle. */
+void cg_hub_remove_sink (CgHub *hub, guint handle);
+
+/* transfer full; NULL until the format is known */
+CgFormat *cg_hub_get_format (CgHub *hub);
+void cg_hub_get_cache_stats (CgHub *hub, guint *frames, gsize *bytes);
+
+G_END_DECLS

@@ -1,0 +1,239 @@
+/* camgate: the command line. One binary, one subcommand per job:
+ * run (the daemon), status, check and rules. */
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <gst/gst.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "error.h"
+#include "log.h"
+#include "status.h"
+
+#define EXIT_USAGE 2
+#define EXIT_NO_DAEMON 3
+
+#define EXIT_STATUS_TEXT \
+  "Exit status:\n" \
+  "  0  success\n" \
+  "  1  the configuration is invalid, or the command failed\n" \
+  "  2  the command line is wrong\n" \
+  "  3  no daemon answers on the control socket (status)\n" \
+  "  4  the daemon could not start (control socket, runtime_dir)\n"
+
+static const char usage_text[] =
+  "Usage: camgate COMMAND [OPTION...]\n"
+  "\n"
+  "Relays IP cameras to a cloud ingest over TLS and seals them off the network.\n"
+  "\n"
+  "Commands:\n"
+  "  run -c FILE                   run the daemon in the foreground\n"
+  "  status [--json] [-c FILE]     show the state of the running daemon\n"
+  "  check -c FILE                 validate a configuration file\n"
+  "  rules apply|show|flush -c FILE  manage the isolation rules\n"
+  "\n"
+  "  camgate COMMAND --help        options of one command\n"
+  "  camgate --version             version\n"
+  "\n"
+  "The configuration defaults to " CG_DEFAULT_CONFIG_PATH ".\n"
+  "\n" EXIT_STATUS_TEXT;
+
+typedef struct {
+  const char *name;
+  const char *parameter;
+  const char *summary;
+  int (*run) (int argc, char **argv);
+} Command;
+
+static char *opt_config;
+static gboolean opt_json;
+static gboolean opt_verbose;
+static char *opt_runtime_dir;
+
+static const GOptionEntry config_entry[] = {
+  { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+    "configuration file (default " CG_DEFAULT_CONFIG_PATH ")", "FILE" },
+  { NULL }
+};
+
+/* Parses a subcommand's options; prints the error and returns FALSE on a bad
+ * command line. Exits 0 after --help. */
+static gboolean
+parse_options (const Command *cmd, const GOptionEntry *extra, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) ctx = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *param = g_strdup_printf ("%s%s%s", cmd->name,
+                                            cmd->parameter ? " " : "",
+                                            cmd->parameter ? cmd->parameter : "");
+
+  ctx = g_option_context_new (param);
+  g_option_context_set_summary (ctx, cmd->summary);
+  g_option_context_set_description (ctx, EXIT_STATUS_TEXT);
+  g_option_context_add_main_entries (ctx, config_entry, NULL);
+  if (extra)
+    g_option_context_add_main_entries (ctx, extra, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, &error)) {
+    g_printerr ("camgate %s: %s\nTry 'camgate %s --help'.\n", cmd->name, error->message,
+                cmd->name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static const char *
+config_path (void)
+{
+  return opt_config ? opt_config : CG_DEFAULT_CONFIG_PATH;
+}
+
+static gboolean
+no_arguments_left (const Command *cmd, int argc, char **argv)
+{
+  if (argc <= 1)
+    return TRUE;
+  g_printerr ("camgate %s: unexpected argument \"%s\"\nTry 'camgate %s --help'.\n", cmd->name,
+              argv[1], cmd->name);
+  return FALSE;
+}
+
+static int cmd_run (int argc, char **argv);
+static int cmd_status (int argc, char **argv);
+static int cmd_check (int argc, char **argv);
+static int cmd_rules (int argc, char **argv);
+
+static const Command commands[] = {
+  { "run", NULL, "Runs the camgate daemon in the foreground (systemd and procd supervise it).\n"
+    "SIGHUP reloads the configuration; SIGTERM stops cleanly.", cmd_run },
+  { "status", NULL, "Shows the state of the running daemon, from its control socket\n"
+    "(runtime_dir/control.sock; root only).", cmd_status },
+  { "check", NULL, "Validates a configuration file without running anything: exit 0, or 1\n"
+    "with FILE:LINE: message. Warnings (unknown keys, unsupported ones) go to stderr.",
+    cmd_check },
+  { "rules", "apply|show|flush", "Applies, shows or removes the nftables isolation rules "
+    "without the daemon.", cmd_rules },
+};
+
+static int
+cmd_run (int argc, char **argv)
+{
+  const GOptionEntry entries[] = {
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "also log debug messages", NULL },
+    { NULL }
+  };
+
+  if (!parse_options (&commands[0], entries, &argc, &argv) ||
+      !no_arguments_left (&commands[0], argc, argv))
+    return EXIT_USAGE;
+  cg_log_init (opt_verbose);
+  gst_init (NULL, NULL);
+  return cg_daemon_run (config_path ());
+}
+
+static int
+cmd_status (int argc, char **argv)
+{
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print the status as JSON", NULL },
+    { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_runtime_dir,
+      "the daemon's runtime_dir, instead of reading it from the configuration", "DIR" },
+    { NULL }
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgConfig) config = NULL;
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  const char *runtime_dir = opt_runtime_dir;
+
+  if (!parse_options (&commands[1], entries, &argc, &argv) ||
+      !no_arguments_left (&commands[1], argc, argv))
+    return EXIT_USAGE;
+  runtime_dir = opt_runtime_dir;
+  if (!runtime_dir) {
+    if (!(config = cg_config_load (config_path (), &error))) {
+      g_printerr ("%s\n", error->message);
+      return EXIT_FAILURE;
+    }
+    runtime_dir = config->runtime_dir;
+  }
+  if (!(root = cg_control_request (runtime_dir, "status", &error))) {
+    g_printerr ("camgate status: %s\n", error->message);
+    return error->code == CG_ERROR_IO ? EXIT_NO_DAEMON : EXIT_FAILURE;
+  }
+  if (opt_json) {
+    g_autoptr (JsonGenerator) gen = json_generator_new ();
+    json_generator_set_root (gen, root);
+    json_generator_set_pretty (gen, TRUE);
+    text = json_generator_to_data (gen, NULL);
+    g_print ("%s\n", text);
+    return EXIT_SUCCESS;
+  }
+  if (!(text = cg_status_format_text (root, &error))) {
+    g_printerr ("camgate status: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("%s", text);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_check (int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgConfig) config = NULL;
+
+  if (!parse_options (&commands[2], NULL, &argc, &argv) ||
+      !no_arguments_left (&commands[2], argc, argv))
+    return EXIT_USAGE;
+  if (!(config = cg_config_load (config_path (), &error))) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  for (guint i = 0; i < config->warnings->len; i++)
+    g_printerr ("%s\n", (const char *) g_ptr_array_index (config->warnings, i));
+  g_print ("%s: OK, %u camera(s), uplink %s\n", config_path (), config->cameras->len,
+           cg_uplink_kind_to_string (config->uplink.kind));
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_rules (int argc, char **argv)
+{
+  if (!parse_options (&commands[3], NULL, &argc, &argv))
+    return EXIT_USAGE;
+  if (argc != 2 || !g_strv_contains ((const char *const[]) { "apply", "show", "flush", NULL },
+                                     argv[1])) {
+    g_printerr ("camgate rules: expected apply, show or flush\nTry 'camgate rules --help'.\n");
+    return EXIT_USAGE;
+  }
+  g_printerr ("camgate rules %s: the nftables isolation is not part of this build yet\n",
+              argv[1]);
+  return EXIT_FAILURE;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") ||
+      g_str_equal (argv[1], "help")) {
+    fputs (usage_text, argc < 2 ? stderr : stdout);
+    return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
+  }
+  if (g_str_equal (argv[1], "--version")) {
+    g_print ("camgate %s\n", PACKAGE_VERSION);
+    return EXIT_SUCCESS;
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++) {
+    if (g_str_equal (argv[1], commands[i].name)) {
+      /* The subcommand parses its options as if it were the program. */
+      g_autofree char *prog = g_strdup_printf ("camgate %s", commands[i].name);
+      g_set_prgname (prog);
+      return commands[i].run (argc - 1, argv + 1);
+    }
+  }
+  g_printerr ("camgate: unknown command \"%s\"\n\n%s", argv[1], usage_text);
+  return EXIT_USAGE;
+}

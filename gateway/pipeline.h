@@ -1,0 +1,22 @@
+/* Helpers shared by every GStreamer pipeline camgate runs. */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* Takes @pipeline (transfer full) to the NULL state and frees it in a worker
+ * thread: tearing an RTSP session down can wait on the network, and nothing
+ * may block the main loop. */
+void cg_pipeline_dispose (GstElement *pipeline);
+/* Waits until every disposal has finished, at most @timeout_us. FALSE on timeout. */
+gboolean cg_pipeline_wait_disposed (gint64 timeout_us);
+
+/* "Could not open resource for reading and writing: Failed to connect": the
+ * error and the last line of its debug text, without source paths. transfer full */
+char *cg_gst_error_text (const GError *error, const char *debug);
+
+/* transfer full: a new element, or NULL with a warning naming the missing plugin */
+GstElement *cg_element_make (const char *factory, const char *name);
+
+G_END_DECLS

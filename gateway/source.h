@@ -1,0 +1,45 @@
+/* The source of one camera: an RTSP client (rtspsrc) that depayloads and parses
+ * the camera's streams without decoding them and pushes access units into the
+ * camera's hub. It reconnects with backoff and jitter, including when the
+ * camera is offline at start, and treats a connection that delivers no media
+ * as a failure (watchdog.h). */
+#pragma once
+
+#include "clock.h"
+#include "config.h"
+#include "hub.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  CG_SOURCE_CONNECTING,
+  CG_SOURCE_STREAMING,
+  CG_SOURCE_OFFLINE,
+} CgSourceState;
+
+typedef struct {
+  CgSourceState state;
+  char *codec;          /* video codec, or audio's for a camera without video; NULL if unknown */
+  char *audio_codec;    /* NULL if none */
+  int width, height;
+  double fps;           /* over the last few seconds */
+  guint kbps;           /* all streams, over the last few seconds */
+  guint64 frames_in;    /* video access units since camgate started */
+  guint64 bytes_in;
+  guint reconnects;
+  char *last_error;     /* NULL if none */
+} CgSourceStats;
+
+void cg_source_stats_clear (CgSourceStats *stats);
+
+typedef struct _CgSource CgSource;
+
+/* @config and @hub must outlive the source. */
+CgSource *cg_source_new (const CgCameraConfig *config, CgHub *hub, const CgClock *clock);
+void cg_source_start (CgSource *source);
+/* Stops and frees; the RTSP session is torn down in the background. */
+void cg_source_free (CgSource *source);
+void cg_source_get_stats (CgSource *source, CgSourceStats *stats);
+const char *cg_source_state_to_string (CgSourceState state);
+
+G_END_DECLS

@@ -1,0 +1,204 @@
+/* Status document (see status.h). Field names are a public contract:
+ * add freely, rename nothing. */
+#define G_LOG_DOMAIN "camgate-status"
+
+#include "status.h"
+
+#include "error.h"
+
+static void
+add_string_or_null (JsonBuilder *b, const char *key, const char *value)
+{
+  json_builder_set_member_name (b, key);
+  if (value)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+add_int (JsonBuilder *b, const char *key, gint64 value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
+{
+  guint cache_frames;
+  gsize cache_bytes;
+
+  cg_camera_get_cache_stats (camera, &cache_frames, &cache_bytes);
+  json_builder_begin_object (b);
+  add_string_or_null (b, "id", cg_camera_get_config (camera)->id);
+  add_string_or_null (b, "state", cg_source_state_to_string (s->state));
+  add_string_or_null (b, "codec", s->codec);
+  add_string_or_null (b, "audio_codec", s->audio_codec);
+  add_int (b, "width", s->width);
+  add_int (b, "height", s->height);
+  add_int (b, "fps", (gint64) (s->fps + 0.5));
+  add_int (b, "kbps", s->kbps);
+  add_int (b, "frames_in", s->frames_in);
+  add_int (b, "bytes_in", s->bytes_in);
+  add_int (b, "reconnects", s->reconnects);
+  add_int (b, "gop_cache_frames", cache_frames);
+  add_int (b, "gop_cache_bytes", cache_bytes);
+  add_string_or_null (b, "last_error", s->last_error);
+  json_builder_end_object (b);
+}
+
+static void
+build_uplink (JsonBuilder *b, const CgConfig *config, CgCamera *camera, const CgUplinkStats *u)
+{
+  json_builder_begin_object (b);
+  add_string_or_null (b, "camera", cg_camera_get_config (camera)->id);
+  add_string_or_null (b, "kind", cg_uplink_kind_to_string (config->uplink.kind));
+  add_string_or_null (b, "state", cg_uplink_state_to_string (u->state));
+  add_int (b, "frames_out", u->frames_out);
+  add_int (b, "frames_dropped", u->frames_dropped);
+  add_int (b, "spooled_frames", 0);   /* no spool in this build: nothing is spooled */
+  add_int (b, "sessions", u->sessions);
+  add_string_or_null (b, "last_error", u->last_error);
+  json_builder_end_object (b);
+}
+
+static void
+build_isolation (JsonBuilder *b, const CgConfig *config)
+{
+  json_builder_begin_object (b);
+  add_string_or_null (b, "mode", cg_isolation_mode_to_string (config->isolation));
+  /* Isolation rules are not part of this build: nothing is applied. */
+  json_builder_set_member_name (b, "applied");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "violations");
+  json_builder_begin_array (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
+JsonNode *
+cg_status_build (const CgConfig *config, GPtrArray *cameras, gint64 started_us)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (GArray) sources = g_array_new (FALSE, TRUE, sizeof (CgSourceStats));
+  g_autoptr (GArray) uplinks = g_array_new (FALSE, TRUE, sizeof (CgUplinkStats));
+
+  g_array_set_size (sources, cameras->len);
+  g_array_set_size (uplinks, cameras->len);
+  for (guint i = 0; i < cameras->len; i++)
+    cg_camera_get_stats (g_ptr_array_index (cameras, i), &g_array_index (sources, CgSourceStats, i),
+                         &g_array_index (uplinks, CgUplinkStats, i));
+
+  json_builder_begin_object (b);
+  add_string_or_null (b, "name", config->name);
+  add_string_or_null (b, "version", PACKAGE_VERSION);
+  add_int (b, "uptime_s", (g_get_monotonic_time () - started_us) / G_USEC_PER_SEC);
+  json_builder_set_member_name (b, "cameras");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < cameras->len; i++)
+    build_camera (b, g_ptr_array_index (cameras, i), &g_array_index (sources, CgSourceStats, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "uplinks");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < cameras->len; i++)
+    build_uplink (b, config, g_ptr_array_index (cameras, i),
+                  &g_array_index (uplinks, CgUplinkStats, i));
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "isolation");
+  build_isolation (b, config);
+  json_builder_end_object (b);
+
+  for (guint i = 0; i < cameras->len; i++) {
+    cg_source_stats_clear (&g_array_index (sources, CgSourceStats, i));
+    cg_uplink_stats_clear (&g_array_index (uplinks, CgUplinkStats, i));
+  }
+  return json_builder_get_root (b);
+}
+
+/* ---- text rendering ------------------------------------------------------ */
+
+static const char *
+str_or (JsonObject *o, const char *key, const char *fallback)
+{
+  JsonNode *n = json_object_get_member (o, key);
+
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_STRING
+      ? json_node_get_string (n) : fallback;
+}
+
+static gint64
+int_or (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+
+  return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_int (n) : 0;
+}
+
+static void
+format_cameras (GString *out, JsonArray *cameras)
+{
+  g_string_append_printf (out, "%-20s %-10s %-6s %-10s %6s %7s %10s %5s  %s\n", "CAMERA",
+                          "STATE", "CODEC", "SIZE", "FPS", "KBIT/S", "FRAMES", "RECON", "LAST ERROR");
+  for (guint i = 0; i < json_array_get_length (cameras); i++) {
+    JsonObject *c = json_array_get_object_element (cameras, i);
+    g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT,
+                                             int_or (c, "width"), int_or (c, "height"));
+    g_string_append_printf (out, "%-20s %-10s %-6s %-10s %6" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %10"
+                            G_GINT64_FORMAT " %5" G_GINT64_FORMAT "  %s\n",
+                            str_or (c, "id", "?"), str_or (c, "state", "?"), str_or (c, "codec", "-"),
+                            size, int_or (c, "fps"),
+                            int_or (c, "kbps"), int_or (c, "frames_in"), int_or (c, "reconnects"),
+                            str_or (c, "last_error", ""));
+  }
+}
+
+static void
+format_uplinks (GString *out, JsonArray *uplinks)
+{
+  g_string_append_printf (out, "\n%-20s %-6s %-10s %10s %10s %8s  %s\n", "UPLINK", "KIND",
+                          "STATE", "FRAMES", "DROPPED", "SESSIONS", "LAST ERROR");
+  for (guint i = 0; i < json_array_get_length (uplinks); i++) {
+    JsonObject *u = json_array_get_object_element (uplinks, i);
+
+    g_string_append_printf (out, "%-20s %-6s %-10s %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
+                            " %8" G_GINT64_FORMAT "  %s\n",
+                            str_or (u, "camera", "?"), str_or (u, "kind", "?"),
+                            str_or (u, "state", "?"), int_or (u, "frames_out"),
+                            int_or (u, "frames_dropped"), int_or (u, "sessions"),
+                            str_or (u, "last_error", ""));
+  }
+}
+
+char *
+cg_status_format_text (JsonNode *root, GError **error)
+{
+  JsonObject *o, *iso;
+  JsonArray *cameras, *uplinks;
+  GString *out;
+
+  if (!JSON_NODE_HOLDS_OBJECT (root) ||
+      !(o = json_node_get_object (root)) ||
+      !json_object_has_member (o, "cameras") || !json_object_has_member (o, "uplinks") ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "cameras")) ||
+      !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "uplinks"))) {
+    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                 "the daemon's status has no cameras/uplinks arrays: is it another version?");
+    return NULL;
+  }
+  cameras = json_object_get_array_member (o, "cameras");
+  uplinks = json_object_get_array_member (o, "uplinks");
+  out = g_string_new (NULL);
+  g_string_append_printf (out, "camgate %s on %s, up %" G_GINT64_FORMAT " s\n\n",
+                          str_or (o, "version", "?"), str_or (o, "name", "?"), int_or (o, "uptime_s"));
+  format_cameras (out, cameras);
+  format_uplinks (out, uplinks);
+  if (json_object_has_member (o, "isolation") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "isolation"))) {
+    iso = json_object_get_object_member (o, "isolation");
+    g_string_append_printf (out, "\nisolation: %s, %s\n", str_or (iso, "mode", "?"),
+                            json_object_get_boolean_member_with_default (iso, "applied", FALSE)
+                            ? "applied" : "NOT applied");
+  }
+  return g_string_free (out, FALSE);
+}

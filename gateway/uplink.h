@@ -1,0 +1,48 @@
+/* The RTSPS uplink of one camera: ANNOUNCE/RECORD over verified TLS to the
+ * ingest, fed from the camera's hub. Each session starts on a keyframe (the
+ * hub replays its GOP cache). A slow uplink never stalls the camera: when the
+ * session's queue passes its bound, frames are dropped up to the next keyframe
+ * and counted. A failed session is rebuilt with backoff; a camera reconnect
+ * does not cost a new session. */
+#pragma once
+
+#include "config.h"
+#include "hub.h"
+
+G_BEGIN_DECLS
+
+/* The queue bound: media waiting to be sent, beyond which frames are dropped. */
+#define CG_UPLINK_QUEUE_MAX (2 * GST_SECOND)
+
+typedef enum {
+  CG_UPLINK_CONNECTING,
+  CG_UPLINK_UP,
+  CG_UPLINK_DOWN,
+} CgUplinkState;
+
+typedef struct {
+  CgUplinkState state;
+  guint64 frames_out;       /* video frames handed to the session */
+  guint64 frames_dropped;   /* video frames dropped because the uplink was slow */
+  guint sessions;           /* sessions that reached RECORD */
+  char *last_error;         /* NULL if none */
+} CgUplinkStats;
+
+void cg_uplink_stats_clear (CgUplinkStats *stats);
+
+typedef struct _CgUplink CgUplink;
+
+/* @hub must outlive the uplink; @config is copied. NULL with @error if the URL or
+ * the CA file cannot be used. */
+CgUplink *cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
+                         GError **error);
+/* Starts a session for @format, replacing the current one if any. */
+void cg_uplink_start (CgUplink *uplink, CgFormat *format);
+/* The format of the current session; NULL before the first. transfer none */
+CgFormat *cg_uplink_get_format (CgUplink *uplink);
+/* Stops (TEARDOWN is sent in the background) and frees. */
+void cg_uplink_free (CgUplink *uplink);
+void cg_uplink_get_stats (CgUplink *uplink, CgUplinkStats *stats);
+const char *cg_uplink_state_to_string (CgUplinkState state);
+
+G_END_DECLS

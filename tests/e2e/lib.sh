@@ -1,0 +1,665 @@
+# tests/e2e/lib.sh: the small world the end-to-end tests run in, sourced by
+# every case (bash). Modelled on WireGuard's netns.sh: one network namespace
+# per host, built from scratch by the test and deleted by it, even on failure.
+#
+#   camK (10.20.0.1K/24) ──eth0═vcamK──┐
+#                                       br-cam 10.20.0.1/24 ┐
+#                                                           gw (camgate)
+#   cloud (203.0.113.2/24) ──eth0═wan0 203.0.113.1/24 ──────┘
+#
+# Nothing touches the host's own network: every interface is created directly
+# inside its namespace, and nothing outside these namespaces is addressed.
+#
+# Environment (set by `make check`, defaults for a run by hand from the tree):
+#   CG_BUILDDIR, CG_SRCDIR    build and source trees
+#   FFPROBE                   ffprobe, or empty to skip the media tests
+#   CG_TEST_TIMEOUT_SCALE     multiplies every deadline (sanitizers, valgrind)
+#   CG_TEST_WRAPPER           command prefix for camgate, e.g. "valgrind -q"
+#   CG_SKIP_ROOT_TESTS=1, DISTCHECK   skip the tests that need root
+#   CG_TEST_KEEP=1            keep the work directory even when the test passes
+#
+# Exit status of a case: 0 pass, 1 fail, 77 skip.
+
+set -Eeuo pipefail
+export LC_ALL=C
+
+CG_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${CG_SRCDIR:=$(cd "$CG_E2E_DIR/../.." && pwd)}"
+: "${CG_BUILDDIR:=$CG_SRCDIR}"
+if [ -z "${FFPROBE+set}" ]; then FFPROBE=$(command -v ffprobe || true); fi
+: "${CG_TEST_TIMEOUT_SCALE:=1}"
+: "${CG_TEST_WRAPPER:=}"
+: "${GST_REGISTRY_1_0:=$CG_BUILDDIR/tests/gst-registry.bin}"
+export GST_REGISTRY_1_0
+
+CAMGATE=$CG_BUILDDIR/camgate
+CG_TESTCAM=$CG_BUILDDIR/tests/fixtures/cg-testcam
+CG_TESTINGEST=$CG_BUILDDIR/tests/fixtures/cg-testingest
+CG_TEST_NAME=$(basename "$0" .sh)
+
+# Short and unique per run: parallel runs never share a namespace name.
+CG_PREFIX=cg$(printf '%x%02x' $$ $((RANDOM % 256)))
+
+CG_CAM_PORT=8554
+CG_INGEST_ADDR=203.0.113.2
+CG_INGEST_PORT=8322
+
+CG_WORK=
+CG_NETNS=()            # namespaces this run created, in creation order
+CG_ALL_PIDS=()         # every process this run started
+declare -A CG_PID=()   # role (camK, ingest, camgate) -> pid
+declare -A CG_ARGS=()  # role -> the fixture arguments it was last started with
+CG_LAST_RC=0           # exit status of the last process stopped
+CG_CONF=               # the configuration camgate runs with
+CG_INGEST_RUN=0        # how many times the ingest was started
+INGEST_OUT=            # out-dir of the current (or last) ingest
+INGEST_STATS=          # stats file of the current (or last) ingest
+
+# --- messages and outcomes -------------------------------------------------
+
+note() { printf '# %s\n' "$*"; }
+
+skip() {
+  printf 'SKIP: %s: %s\n' "$CG_TEST_NAME" "$*"
+  exit 77
+}
+
+# fail MESSAGE: the test fails with MESSAGE; camgate's state and log follow.
+fail() {
+  printf 'FAIL: %s\n' "$*" >&2
+  cg_diagnostics >&2
+  exit 1
+}
+
+# Everything a reader of the failure needs, best effort.
+cg_diagnostics() {
+  local f
+  set +e
+  if [ -n "$CG_CONF" ] && [ -S "$(cg_runtime_dir)/control.sock" ]; then
+    echo "--- last camgate status"
+    cg_status 2>&1 || cat "$CG_WORK/status.json" 2>/dev/null
+  elif [ -s "$CG_WORK/status.json" ]; then
+    echo "--- last camgate status seen"
+    cat "$CG_WORK/status.json"
+  fi
+  for f in "$CG_WORK"/*.stats; do
+    [ -f "$f" ] || continue
+    echo "--- $(basename "$f")"
+    cat "$f"
+  done
+  for f in "$CG_WORK"/cam*.log "$CG_WORK"/ingest*.log; do
+    [ -s "$f" ] || continue
+    echo "--- tail of $(basename "$f")"
+    tail -n 15 "$f"
+  done
+  if [ -s "$CG_WORK/camgate.log" ]; then
+    echo "--- tail of camgate.log"
+    tail -n 40 "$CG_WORK/camgate.log"
+  fi
+  set -e
+}
+
+# A command failing where the test did not expect it fails the test, loudly.
+cg_on_err() {
+  printf 'FAIL: %s:%s: command failed (status %s): %s\n' "$CG_TEST_NAME" "$1" "$2" "$3" >&2
+}
+trap 'cg_on_err "$LINENO" "$?" "$BASH_COMMAND"' ERR
+
+# --- time ------------------------------------------------------------------
+
+cg_now_ms() {
+  local t=${EPOCHREALTIME/./}
+  echo $((t / 1000))
+}
+
+# scaled_ms SECONDS: a deadline in milliseconds, times CG_TEST_TIMEOUT_SCALE.
+scaled_ms() {
+  awk -v s="$1" -v k="$CG_TEST_TIMEOUT_SCALE" 'BEGIN { printf "%d\n", s * k * 1000 }'
+}
+
+# scaled SECONDS: the same, in seconds (for messages and sleeps).
+scaled() {
+  awk -v s="$1" -v k="$CG_TEST_TIMEOUT_SCALE" 'BEGIN { printf "%g\n", s * k }'
+}
+
+# wait_for DESC DEADLINE_S CMD...: runs CMD every 200 ms until it succeeds.
+# Fails the test after DEADLINE_S (scaled) seconds, or at once if camgate
+# exits while the test waits.
+wait_for() {
+  local desc=$1 secs=$2 deadline
+  shift 2
+  deadline=$(($(cg_now_ms) + $(scaled_ms "$secs")))
+  while :; do
+    if "$@"; then
+      return 0
+    fi
+    if [ -n "${CG_PID[camgate]:-}" ] && ! cg_alive "${CG_PID[camgate]}"; then
+      cg_reap camgate
+      fail "camgate exited (status $CG_LAST_RC) while waiting for: $desc"
+    fi
+    if [ "$(cg_now_ms)" -ge "$deadline" ]; then
+      fail "timed out after $(scaled "$secs") s waiting for: $desc"
+    fi
+    sleep 0.2
+  done
+}
+
+# --- processes -------------------------------------------------------------
+
+# cg_alive PID: true while PID runs (a zombie does not count).
+cg_alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "${st:0:1}" != Z ]
+}
+
+# cg_spawn ROLE NETNS STDOUT STDERR CMD...: starts CMD in NETNS, in the
+# background, and records it for the cleanup. `ip netns exec` execs CMD, so
+# the recorded pid is CMD's own.
+cg_spawn() {
+  local role=$1 ns=$2 out=$3 err=$4
+  shift 4
+  ip netns exec "$ns" "$@" >"$out" 2>"$err" </dev/null &
+  CG_PID[$role]=$!
+  CG_ALL_PIDS+=("$!")
+}
+
+# cg_reap ROLE: collects ROLE's exit status into CG_LAST_RC, forgets ROLE.
+cg_reap() {
+  local pid=${CG_PID[$1]:-}
+  CG_LAST_RC=0
+  [ -n "$pid" ] || return 0
+  wait "$pid" 2>/dev/null || CG_LAST_RC=$?
+  unset 'CG_PID[$1]'
+}
+
+# cg_stop ROLE SIGNAL DEADLINE_S: signals ROLE and waits for it to exit; its
+# status lands in CG_LAST_RC. Returns 1 (after SIGKILL) if it did not exit.
+cg_stop() {
+  local role=$1 sig=$2 secs=$3 pid deadline
+  pid=${CG_PID[$role]:-}
+  [ -n "$pid" ] || { CG_LAST_RC=0; return 0; }
+  kill -s "$sig" "$pid" 2>/dev/null || true
+  deadline=$(($(cg_now_ms) + $(scaled_ms "$secs")))
+  while cg_alive "$pid"; do
+    if [ "$(cg_now_ms)" -ge "$deadline" ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+      cg_reap "$role"
+      return 1
+    fi
+    sleep 0.1
+  done
+  cg_reap "$role"
+}
+
+# cg_wait_line ROLE FILE REGEX DEADLINE_S: waits until ROLE prints a line
+# matching REGEX into FILE; fails if ROLE exits first.
+cg_wait_line() {
+  local role=$1 file=$2 re=$3 secs=$4 deadline
+  deadline=$(($(cg_now_ms) + $(scaled_ms "$secs")))
+  until grep -Eq "$re" "$file" 2>/dev/null; do
+    if ! cg_alive "${CG_PID[$role]}"; then
+      cg_reap "$role"
+      fail "$role exited (status $CG_LAST_RC) before it was ready"
+    fi
+    [ "$(cg_now_ms)" -lt "$deadline" ] ||
+      fail "$role not ready after $(scaled "$secs") s (expected a line matching '$re' in $file)"
+    sleep 0.1
+  done
+}
+
+# --- the world -------------------------------------------------------------
+
+# require_world: skips the test unless it can build namespaces and check media.
+require_world() {
+  [ "${CG_SKIP_ROOT_TESTS:-0}" != 1 ] || skip "CG_SKIP_ROOT_TESTS=1"
+  [ -z "${DISTCHECK:-}" ] || skip "root-only test under distcheck"
+  [ "$(id -u)" = 0 ] || skip "needs root (network namespaces)"
+  [ -n "$FFPROBE" ] || skip "ffprobe not found (configure FFPROBE=)"
+  command -v jq >/dev/null || skip "jq not found"
+  ip netns add "$CG_PREFIX-probe" 2>/dev/null || skip "ip netns is not usable here"
+  ip netns del "$CG_PREFIX-probe"
+  local f
+  for f in "$CAMGATE" "$CG_TESTCAM" "$CG_TESTINGEST"; do
+    [ -x "$f" ] || fail "$f is missing: build it first (make check builds it)"
+  done
+}
+
+# cg_setup: the work directory and the cleanup trap. Every case calls it
+# (world_up does).
+cg_setup() {
+  [ -z "$CG_WORK" ] || return 0
+  CG_WORK=$(mktemp -d "${TMPDIR:-/tmp}/camgate-e2e-$CG_TEST_NAME.XXXXXX")
+  trap cg_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  note "work directory $CG_WORK"
+}
+
+# Kills what the test started, deletes its namespaces, keeps the work
+# directory only when the test failed (or CG_TEST_KEEP=1).
+cg_cleanup() {
+  local rc=$? pid ns deadline left
+  set +e
+  trap - ERR
+  for pid in "${CG_ALL_PIDS[@]}"; do
+    cg_alive "$pid" && kill -TERM "$pid" 2>/dev/null
+  done
+  deadline=$(($(cg_now_ms) + $(scaled_ms 5)))
+  while :; do
+    left=
+    for pid in "${CG_ALL_PIDS[@]}"; do
+      cg_alive "$pid" && left="$left $pid"
+    done
+    [ -n "$left" ] && [ "$(cg_now_ms)" -lt "$deadline" ] || break
+    sleep 0.1
+  done
+  for pid in $left; do
+    echo "# cleanup: pid $pid ignored SIGTERM for $(scaled 5) s, killing it"
+    kill -KILL "$pid" 2>/dev/null
+  done
+  for pid in "${CG_ALL_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+  # Anything else still inside our namespaces (a probe, a child) goes too.
+  for ns in "${CG_NETNS[@]}"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do
+      kill -KILL "$pid" 2>/dev/null
+    done
+  done
+  for ns in "${CG_NETNS[@]}"; do
+    ip netns del "$ns" 2>/dev/null || echo "# cleanup: could not delete namespace $ns"
+  done
+  if [ -n "$CG_WORK" ]; then
+    if [ "$rc" = 0 ] && [ "${CG_TEST_KEEP:-0}" != 1 ]; then
+      rm -rf "$CG_WORK"
+    else
+      echo "# work directory kept: $CG_WORK"
+    fi
+  fi
+  exit "$rc"
+}
+
+cg_netns_add() {
+  ip netns add "$1" || fail "cannot create network namespace $1"
+  CG_NETNS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# Namespace names: ns gw, ns cloud, ns cam1...
+ns() { echo "$CG_PREFIX-$1"; }
+
+# world_up NCAMS: the gateway, NCAMS camera hosts and the cloud host.
+world_up() {
+  local n=$1 k gw cloud cam
+  cg_setup
+  gw=$(ns gw)
+  cloud=$(ns cloud)
+  cg_netns_add "$gw"
+  cg_netns_add "$cloud"
+
+  # Camera side: a bridge in the gateway, one veth port per camera.
+  ip -n "$gw" link add br-cam type bridge
+  ip -n "$gw" addr add 10.20.0.1/24 dev br-cam
+  ip -n "$gw" link set br-cam up
+  for k in $(seq 1 "$n"); do
+    cam=$(ns "cam$k")
+    cg_netns_add "$cam"
+    ip -n "$gw" link add "vcam$k" type veth peer name eth0 netns "$cam"
+    ip -n "$gw" link set "vcam$k" master br-cam up
+    ip -n "$cam" addr add "10.20.0.1$k/24" dev eth0
+    ip -n "$cam" link set eth0 up
+  done
+
+  # WAN side: a point-to-point link to the cloud host.
+  ip -n "$gw" link add wan0 type veth peer name eth0 netns "$cloud"
+  ip -n "$gw" addr add 203.0.113.1/24 dev wan0
+  ip -n "$gw" link set wan0 up
+  ip -n "$cloud" addr add "$CG_INGEST_ADDR/24" dev eth0
+  ip -n "$cloud" link set eth0 up
+  note "world $CG_PREFIX: gw, cloud, $n camera(s)"
+}
+
+# in_ns NAME CMD...: runs CMD in the namespace NAME (gw, cloud, camK).
+in_ns() {
+  local n=$1
+  shift
+  ip netns exec "$(ns "$n")" "$@"
+}
+
+# --- certificates ----------------------------------------------------------
+
+# make_certs: a CA and the ingest's certificate (EC P-256, SAN
+# IP:203.0.113.2 and DNS:ingest.test), and an unrelated "wrong" CA.
+# Sets CG_CA, CG_WRONG_CA, CG_SERVER_CERT, CG_SERVER_KEY.
+make_certs() {
+  local d=$CG_WORK/pki
+  mkdir -p "$d"
+  cg_make_ca "$d/ca" "camgate test CA"
+  cg_make_ca "$d/wrong-ca" "unrelated test CA"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=ingest.test" 2>/dev/null
+  cat >"$d/server.ext" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:$CG_INGEST_ADDR, DNS:ingest.test
+EOF
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+    -CAcreateserial -days 30 -extfile "$d/server.ext" -out "$d/server.pem" 2>/dev/null
+  openssl verify -CAfile "$d/ca.pem" "$d/server.pem" >/dev/null ||
+    fail "the test PKI is broken: server.pem does not verify against ca.pem"
+  CG_CA=$d/ca.pem
+  CG_WRONG_CA=$d/wrong-ca.pem
+  CG_SERVER_CERT=$d/server.pem
+  CG_SERVER_KEY=$d/server.key
+}
+
+cg_make_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$1.key" -out "$1.pem" -days 30 -subj "/CN=$2" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# --- fixtures --------------------------------------------------------------
+
+# start_camera K [cg-testcam options...]: a camera at 10.20.0.1K:8554/stream.
+# Defaults (overridden by later options): h264 + aac, 640x360, 25 fps, GOP 25,
+# 1000 kbit/s. Waits for its "ready" line.
+start_camera() {
+  local k=$1 role=cam$1
+  shift
+  [ -z "${CG_PID[$role]:-}" ] || fail "start_camera $k: camera $k already runs"
+  CG_ARGS[$role]="$*"
+  cg_spawn "$role" "$(ns "$role")" "$CG_WORK/$role.out" "$CG_WORK/$role.log" \
+    "$CG_TESTCAM" --address "10.20.0.1$k" --port "$CG_CAM_PORT" --mount /stream \
+    --codec h264 --audio aac --width 640 --height 360 --fps 25 --gop 25 --kbps 1000 \
+    --stats "$CG_WORK/$role.stats" "$@"
+  cg_wait_line "$role" "$CG_WORK/$role.out" '^ready rtsp://' 20
+  note "camera $k: $(head -n 1 "$CG_WORK/$role.out")"
+}
+
+# restart_camera K: starts camera K again with the options it last had.
+restart_camera() {
+  # shellcheck disable=SC2086 # the options were words to begin with
+  start_camera "$1" ${CG_ARGS[cam$1]}
+}
+
+stop_camera() {
+  cg_stop "cam$1" TERM 5 || fail "camera $1 did not stop within $(scaled 5) s of SIGTERM"
+}
+
+kill_camera() {
+  cg_stop "cam$1" KILL 5 || fail "camera $1 survived SIGKILL"
+}
+
+# start_ingest [cg-testingest options...]: the TLS ingest at
+# 203.0.113.2:8322 with the certificate from make_certs; pass the mounts
+# (--mount /live/cam1=h264+aac ...). Each start gets its own out-dir and
+# stats file: INGEST_OUT, INGEST_STATS.
+start_ingest() {
+  [ -z "${CG_PID[ingest]:-}" ] || fail "start_ingest: the ingest already runs"
+  [ -n "${CG_SERVER_CERT:-}" ] || make_certs
+  CG_INGEST_RUN=$((CG_INGEST_RUN + 1))
+  INGEST_OUT=$CG_WORK/ingest.$CG_INGEST_RUN
+  INGEST_STATS=$CG_WORK/ingest.$CG_INGEST_RUN.stats
+  mkdir -p "$INGEST_OUT"
+  CG_ARGS[ingest]="$*"
+  cg_spawn ingest "$(ns cloud)" "$CG_WORK/ingest.$CG_INGEST_RUN.out" \
+    "$CG_WORK/ingest.$CG_INGEST_RUN.log" \
+    "$CG_TESTINGEST" --address "$CG_INGEST_ADDR" --port "$CG_INGEST_PORT" \
+    --cert "$CG_SERVER_CERT" --key "$CG_SERVER_KEY" --out-dir "$INGEST_OUT" \
+    --stats "$INGEST_STATS" "$@"
+  cg_wait_line ingest "$CG_WORK/ingest.$CG_INGEST_RUN.out" '^ready rtsps://' 20
+  note "ingest: $(head -n 1 "$CG_WORK/ingest.$CG_INGEST_RUN.out"), files in $INGEST_OUT"
+}
+
+# restart_ingest: starts the ingest again with the options it last had.
+restart_ingest() {
+  # shellcheck disable=SC2086
+  start_ingest ${CG_ARGS[ingest]}
+}
+
+# stop_ingest: SIGTERM; the ingest flushes its files and must exit.
+stop_ingest() {
+  cg_stop ingest TERM 10 || fail "the ingest did not exit within $(scaled 10) s of SIGTERM"
+  [ "$CG_LAST_RC" = 0 ] || note "warning: the ingest exited with status $CG_LAST_RC"
+}
+
+# --- camgate ---------------------------------------------------------------
+
+# write_config FILE [CA_FILE]: [gateway] and [uplink] sections for this
+# world; append camera sections with add_camera.
+write_config() {
+  local file=$1 ca=${2:-${CG_CA:-}}
+  mkdir -p "$CG_WORK/state" "$CG_WORK/run"
+  chmod 700 "$CG_WORK/state" "$CG_WORK/run"
+  cat >"$file" <<EOF
+# written by $CG_TEST_NAME
+[gateway]
+name = test
+state_dir = $CG_WORK/state
+runtime_dir = $CG_WORK/run
+camera_interface = br-cam
+isolation = off
+
+[uplink]
+kind = rtsps
+url = rtsps://$CG_INGEST_ADDR:$CG_INGEST_PORT/live/{camera}
+ca_file = $ca
+EOF
+}
+
+# add_camera FILE K [KEY=VALUE...]: [camera camK] for camera K's stream.
+add_camera() {
+  local file=$1 k=$2 kv
+  shift 2
+  {
+    printf '\n[camera cam%s]\nurl = rtsp://10.20.0.1%s:%s/stream\n' "$k" "$k" "$CG_CAM_PORT"
+    for kv in "$@"; do
+      printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+    done
+  } >>"$file"
+}
+
+cg_runtime_dir() {
+  sed -n 's/^runtime_dir *= *//p' "$CG_CONF" | tail -n 1
+}
+
+# start_camgate CONF: `camgate run -c CONF` in the gateway namespace, under
+# CG_TEST_WRAPPER, logging to $CG_WORK/camgate.log; waits until
+# `camgate status` answers.
+start_camgate() {
+  [ -z "${CG_PID[camgate]:-}" ] || fail "start_camgate: camgate already runs"
+  CG_CONF=$1
+  # shellcheck disable=SC2086 # the wrapper is a command line
+  cg_spawn camgate "$(ns gw)" "$CG_WORK/camgate.out" "$CG_WORK/camgate.log" \
+    $CG_TEST_WRAPPER "$CAMGATE" run -c "$CG_CONF"
+  wait_for "camgate status to answer" 20 cg_status_quiet
+  note "camgate runs (pid ${CG_PID[camgate]})"
+}
+
+# stop_camgate: SIGTERM; camgate must exit 0 within the deadline.
+stop_camgate() {
+  local t0
+  t0=$(cg_now_ms)
+  cg_stop camgate TERM 15 || fail "camgate did not exit within $(scaled 15) s of SIGTERM"
+  [ "$CG_LAST_RC" = 0 ] || fail "camgate exited with status $CG_LAST_RC after SIGTERM (expected 0)"
+  note "camgate stopped cleanly in $(($(cg_now_ms) - t0)) ms"
+}
+
+# cg_status: camgate's status as JSON (also kept in $CG_WORK/status.json).
+cg_status() {
+  timeout "$(scaled 10)" "$CAMGATE" status --json -c "$CG_CONF" >"$CG_WORK/status.json.new" || return
+  mv "$CG_WORK/status.json.new" "$CG_WORK/status.json"
+  cat "$CG_WORK/status.json"
+}
+
+cg_status_quiet() {
+  cg_status >/dev/null 2>&1
+}
+
+# camera_field ID FIELD / uplink_field ID FIELD: one field from a fresh status
+# ("null" when null, empty when there is no such camera).
+camera_field() {
+  cg_status | jq -r --arg id "$1" --arg f "$2" \
+    '.cameras[] | select(.id == $id) | .[$f]'
+}
+
+uplink_field() {
+  cg_status | jq -r --arg id "$1" --arg f "$2" \
+    '.uplinks[] | select(.camera == $id) | .[$f]'
+}
+
+camera_state() { camera_field "$1" state; }
+uplink_state() { uplink_field "$1" state; }
+
+# Predicates for wait_for.
+camera_is() { [ "$(camera_state "$1")" = "$2" ]; }
+camera_is_not() { local s; s=$(camera_state "$1"); [ -n "$s" ] && [ "$s" != "$2" ]; }
+uplink_is() { [ "$(uplink_state "$1")" = "$2" ]; }
+uplink_is_not() { local s; s=$(uplink_state "$1"); [ -n "$s" ] && [ "$s" != "$2" ]; }
+# camera_ge ID FIELD N / uplink_ge ID FIELD N: the numeric field is >= N.
+camera_ge() { num_ge "$(camera_field "$1" "$2")" "$3"; }
+uplink_ge() { num_ge "$(uplink_field "$1" "$2")" "$3"; }
+# camera_has ID FIELD: the field is set (not null, not empty).
+camera_has() { local v; v=$(camera_field "$1" "$2"); [ -n "$v" ] && [ "$v" != null ]; }
+uplink_has() { local v; v=$(uplink_field "$1" "$2"); [ -n "$v" ] && [ "$v" != null ]; }
+
+# num_ge A B: A and B integers, A >= B (anything else is false).
+num_ge() {
+  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ]
+}
+
+# --- fixture statistics ----------------------------------------------------
+
+# camera_stat K KEY: frames_sent or clients from camera K's stats file (0 if
+# not written yet).
+camera_stat() {
+  local v
+  v=$(awk -v k="$2" '$1 == k { v = $2 } END { print v }' "$CG_WORK/cam$1.stats" 2>/dev/null || true)
+  echo "${v:-0}"
+}
+
+# ingest_stat PATH KEY: sessions, frames or bytes of mount PATH (0 if none).
+ingest_stat() {
+  local v
+  v=$(awk -v p="$1" -v k="$2" \
+    '$1 == p { for (i = 2; i < NF; i += 2) if ($i == k) v = $(i + 1) } END { print v }' \
+    "$INGEST_STATS" 2>/dev/null || true)
+  echo "${v:-0}"
+}
+
+ingest_ge() { num_ge "$(ingest_stat "$1" "$2")" "$3"; }
+
+# ingest_files NAME [DIR]: the files the ingest wrote for mount .../NAME, in
+# session order (default DIR: the current ingest's out-dir).
+ingest_files() {
+  local dir=${2:-$INGEST_OUT}
+  find "$dir" -maxdepth 1 -type f \( -name "$1-*.ts" -o -name "$1-*.mkv" \) -printf '%f\n' \
+    2>/dev/null | sort -V | sed "s|^|$dir/|"
+}
+
+# rtsp_tcp_bytes K: bytes camgate has received over TCP from camera K's RTSP
+# port (RTSP replies only when the media comes over UDP).
+rtsp_tcp_bytes() {
+  in_ns gw ss -Hnti dst "10.20.0.1$1" dport = ":$CG_CAM_PORT" |
+    grep -o 'bytes_received:[0-9]*' | awk -F: '{ s += $2 } END { print s + 0 }'
+}
+
+# --- media checks ----------------------------------------------------------
+
+# probe FILE: "VCODEC WIDTH HEIGHT FRAMES ACODEC" of the file's first video
+# stream (frames decoded and counted by ffprobe) and first audio stream
+# ("none" if it has none). ffprobe's complaints go to $CG_WORK/probe.err.
+probe() {
+  local f=$1 v a
+  v=$("$FFPROBE" -v error -count_frames -select_streams v:0 \
+    -show_entries stream=codec_name,width,height,nb_read_frames -of json "$f" \
+    2>"$CG_WORK/probe.err") || { cat "$CG_WORK/probe.err" >&2; return 1; }
+  a=$("$FFPROBE" -v error -select_streams a:0 -show_entries stream=codec_name \
+    -of json "$f" 2>>"$CG_WORK/probe.err") || { cat "$CG_WORK/probe.err" >&2; return 1; }
+  a=$(jq -r '.streams[0].codec_name // "none"' <<<"$a")
+  jq -r --arg a "$a" \
+    '.streams[0] // {} | "\(.codec_name // "none") \(.width // 0) \(.height // 0) \(.nb_read_frames // 0) \($a)"' \
+    <<<"$v"
+}
+
+# first_packet_is_key FILE: the file's first video packet is a keyframe and
+# ffprobe decodes its first frame as one.
+first_packet_is_key() {
+  local flags key
+  flags=$("$FFPROBE" -v error -select_streams v:0 -show_packets -read_intervals '%+#1' \
+    -show_entries packet=flags -of json "$1" 2>>"$CG_WORK/probe.err" | jq -r '.packets[0].flags // ""')
+  key=$("$FFPROBE" -v error -select_streams v:0 -show_frames -read_intervals '%+#1' \
+    -show_entries frame=key_frame -of json "$1" 2>>"$CG_WORK/probe.err" | jq -r '.frames[0].key_frame // ""')
+  note "$(basename "$1"): first video packet flags '$flags', first frame key_frame '$key'"
+  [[ $flags == K* ]] && [ "$key" = 1 ]
+}
+
+# check_media FILE VCODEC WIDTH HEIGHT ACODEC MIN_FRAMES: fails the test unless
+# FILE holds that video (at least MIN_FRAMES decodable frames) and audio.
+check_media() {
+  local f=$1 want_v=$2 want_w=$3 want_h=$4 want_a=$5 min=$6 got vc w h n ac
+  [ -s "$f" ] || fail "$f is missing or empty"
+  got=$(probe "$f") || fail "ffprobe cannot read $f"
+  read -r vc w h n ac <<<"$got"
+  note "$(basename "$f"): $vc ${w}x$h, $n video frames, audio $ac"
+  [ ! -s "$CG_WORK/probe.err" ] ||
+    note "  ffprobe said ($(wc -l <"$CG_WORK/probe.err") lines): $(head -n 1 "$CG_WORK/probe.err")"
+  [ "$vc" = "$want_v" ] || fail "$(basename "$f") video codec is $vc, expected $want_v"
+  [ "${w}x$h" = "${want_w}x$want_h" ] ||
+    fail "$(basename "$f") video is ${w}x$h, expected ${want_w}x$want_h"
+  [ "$ac" = "$want_a" ] || fail "$(basename "$f") audio codec is $ac, expected $want_a"
+  [ "$n" -ge "$min" ] || fail "$(basename "$f") has $n video frames, expected >= $min"
+  PROBED_FRAMES=$n
+}
+
+# --- misc ------------------------------------------------------------------
+
+# check_rate WHAT DELTA MS FPS: DELTA frames in MS milliseconds must be at
+# least 80% of FPS (divided by CG_TEST_TIMEOUT_SCALE: a slowed-down camgate
+# is allowed to fall behind in proportion).
+check_rate() {
+  local what=$1 delta=$2 ms=$3 fps=$4 rate ok
+  rate=$(awk -v d="$delta" -v ms="$ms" 'BEGIN { printf "%.1f", (ms > 0 ? d * 1000 / ms : 0) }')
+  ok=$(awk -v r="$rate" -v f="$fps" -v k="$CG_TEST_TIMEOUT_SCALE" \
+    'BEGIN { print (r >= 0.8 * f / k) ? 1 : 0 }')
+  note "$what: $delta frames in $ms ms = $rate fps"
+  [ "$ok" = 1 ] || fail "$what: $rate frames/s, expected >= 80% of $fps"
+}
+
+# settled KIND ID FIELD MS: a predicate for wait_for, true once the numeric
+# field (KIND camera or uplink) has kept its value for MS milliseconds.
+SETTLED_VALUE=
+SETTLED_SINCE=0
+settled() {
+  local v now
+  v=$("$1_field" "$2" "$3")
+  now=$(cg_now_ms)
+  if [ "$v" != "$SETTLED_VALUE" ]; then
+    SETTLED_VALUE=$v
+    SETTLED_SINCE=$now
+    return 1
+  fi
+  [ $((now - SETTLED_SINCE)) -ge "$4" ]
+}
+
+# pct A B: A as a percentage of B (integer).
+pct() {
+  [ "$2" -gt 0 ] || { echo 0; return; }
+  echo $((100 * $1 / $2))
+}
+
+# assert_secret_kept TEXT: TEXT (a password) appears neither in camgate's
+# log nor in its status.
+assert_secret_kept() {
+  if grep -qF -- "$1" "$CG_WORK/camgate.log" "$CG_WORK/camgate.out" 2>/dev/null; then
+    fail "a password appears in camgate's output: $(grep -F -- "$1" "$CG_WORK/camgate.log" | head -n 1)"
+  fi
+  if [ -f "$CG_WORK/status.json" ] && grep -qF -- "$1" "$CG_WORK/status.json"; then
+    fail "a password appears in camgate status"
+  fi
+}

@@ -1,0 +1,194 @@
+/* The hub: GOP cache, fan-out to sinks, format discovery. */
+#include "hub.h"
+
+static GstCaps *h264, *aac;
+
+static CgFrame *
+make_frame (CgStreamKind kind, guint epoch, gboolean key, GstClockTime pts, gsize size)
+{
+  g_autoptr (GstBuffer) buf = gst_buffer_new_allocate (NULL, size, NULL);
+
+  GST_BUFFER_PTS (buf) = pts;
+  if (!key)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  return cg_frame_new (kind, epoch, buf, kind == CG_STREAM_VIDEO ? h264 : aac);
+}
+
+static void
+push (CgHub *hub, CgStreamKind kind, guint epoch, gboolean key, GstClockTime pts, gsize size)
+{
+  g_autoptr (CgFrame) f = make_frame (kind, epoch, key, pts, size);
+  cg_hub_push (hub, f);
+}
+
+static void
+collect (CgFrame *frame, gpointer data)
+{
+  g_ptr_array_add (data, cg_frame_ref (frame));
+}
+
+static void
+test_new_sink_starts_on_keyframe (void)
+{
+  CgHub *hub = cg_hub_new ("cam", 0, NULL, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
+  guint frames;
+  gsize bytes;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 0, 100);          /* before any keyframe: not cached */
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 40 * GST_MSECOND, 1000);
+  push (hub, CG_STREAM_AUDIO, 1, TRUE, 41 * GST_MSECOND, 10);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 100);
+  cg_hub_get_cache_stats (hub, &frames, &bytes);
+  g_assert_cmpuint (frames, ==, 3);
+  g_assert_cmpuint (bytes, ==, 1110);
+
+  guint handle = cg_hub_add_sink (hub, collect, got);
+  g_assert_cmpuint (got->len, ==, 3);
+  g_assert_true (((CgFrame *) got->pdata[0])->keyframe);
+  g_assert_cmpuint (GST_BUFFER_PTS (((CgFrame *) got->pdata[0])->buffer), ==, 40 * GST_MSECOND);
+
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * GST_MSECOND, 100);   /* live */
+  g_assert_cmpuint (got->len, ==, 4);
+  /* a new keyframe starts a new cache */
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 160 * GST_MSECOND, 500);
+  cg_hub_get_cache_stats (hub, &frames, &bytes);
+  g_assert_cmpuint (frames, ==, 1);
+  g_assert_cmpuint (bytes, ==, 500);
+
+  cg_hub_remove_sink (hub, handle);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 200 * GST_MSECOND, 100);
+  g_assert_cmpuint (got->len, ==, 5);
+  cg_hub_free (hub);
+}
+
+static void
+test_cache_bound (void)
+{
+  CgHub *hub = cg_hub_new ("cam", 1000, NULL, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
+  guint frames;
+  gsize bytes;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 600);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 300);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 300);   /* over 1000 bytes */
+  cg_hub_get_cache_stats (hub, &frames, &bytes);
+  g_assert_cmpuint (frames, ==, 0);
+  g_assert_cmpuint (bytes, ==, 0);
+  /* a sink attached now gets nothing undecodable */
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * GST_MSECOND, 10);
+  cg_hub_remove_sink (hub, cg_hub_add_sink (hub, collect, got));
+  g_assert_cmpuint (got->len, ==, 0);
+  cg_hub_free (hub);
+}
+
+static void
+test_epoch_clears_cache_and_drops_stragglers (void)
+{
+  CgHub *hub = cg_hub_new ("cam", 0, NULL, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
+  guint frames;
+  gsize bytes;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
+  cg_hub_add_sink (hub, collect, got);
+  cg_hub_begin_epoch (hub, 2, TRUE, FALSE);
+  cg_hub_get_cache_stats (hub, &frames, &bytes);
+  g_assert_cmpuint (frames, ==, 0);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);   /* old session */
+  g_assert_cmpuint (got->len, ==, 1);
+  push (hub, CG_STREAM_VIDEO, 2, TRUE, 0, 100);
+  g_assert_cmpuint (got->len, ==, 2);
+  cg_hub_free (hub);
+}
+
+static void
+on_format (CgFormat *format, gpointer data)
+{
+  g_ptr_array_add (data, cg_format_signature (format));
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_format_waits_for_every_stream (void)
+{
+  g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
+  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+
+  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 0);        /* audio announced, not seen yet */
+  g_assert_null (cg_hub_get_format (hub));
+  push (hub, CG_STREAM_AUDIO, 1, TRUE, 10 * GST_MSECOND, 10);
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 1);
+  g_assert_cmpstr (sigs->pdata[0], ==, "h264+aac");
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);   /* no change: no news */
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 1);
+  cg_hub_free (hub);
+}
+
+static void
+test_format_gives_up_on_silent_stream (void)
+{
+  g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
+  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+
+  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, GST_SECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 3 * GST_SECOND, 100);
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 0);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * GST_SECOND + 1, 100);
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 1);
+  g_assert_cmpstr (sigs->pdata[0], ==, "h264");
+  cg_hub_free (hub);
+}
+
+static void
+test_free_cancels_pending_notification (void)
+{
+  g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
+  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
+  cg_hub_free (hub);
+  drain ();
+  g_assert_cmpuint (sigs->len, ==, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  gst_init (&argc, &argv);
+  g_test_init (&argc, &argv, NULL);
+  h264 = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,alignment=au");
+  aac = gst_caps_from_string ("audio/mpeg,mpegversion=4,stream-format=raw");
+  g_test_add_func ("/hub/new-sink-starts-on-keyframe", test_new_sink_starts_on_keyframe);
+  g_test_add_func ("/hub/cache-bound", test_cache_bound);
+  g_test_add_func ("/hub/epoch", test_epoch_clears_cache_and_drops_stragglers);
+  g_test_add_func ("/hub/format-complete", test_format_waits_for_every_stream);
+  g_test_add_func ("/hub/format-silent-stream", test_format_gives_up_on_silent_stream);
+  g_test_add_func ("/hub/free-cancels-notification", test_free_cancels_pending_notification);
+  ret = g_test_run ();
+  gst_caps_unref (h264);
+  gst_caps_unref (aac);
+  gst_deinit ();
+  return ret;
+}

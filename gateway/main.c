@@ -217,6 +217,9 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* The box talks to its cameras and to one configured ingest: no proxy
+   * auto-discovery (libproxy would look for WPAD on the site's network). */
+  g_setenv ("GIO_USE_PROXY_RESOLVER", "dummy", FALSE);
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") ||
       g_str_equal (argv[1], "help")) {
     fputs (usage_text, argc < 2 ? stderr : stdout);

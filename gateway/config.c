@@ -490,19 +490,42 @@ cg_config_load_from_data (const char *data, gsize len, const char *path, GError 
   return config;
 }
 
+static char *
+read_file (const char *path, gsize *len, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  char *data = NULL;
+
+  if (!g_file_get_contents (path, &data, len, &local))
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "%s: cannot be read: %s", path,
+                 local->message);
+  return data;
+}
+
 CgConfig *
 cg_config_load (const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  g_autoptr (GError) local = NULL;
   gsize len;
+  g_autofree char *data = read_file (path, &len, error);
 
-  if (!g_file_get_contents (path, &data, &len, &local)) {
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "%s: cannot be read: %s", path,
-                 local->message);
+  return data ? cg_config_load_from_data (data, len, path, error) : NULL;
+}
+
+char *
+cg_config_read_runtime_dir (const char *path, GError **error)
+{
+  gsize len;
+  g_autofree char *data = read_file (path, &len, error);
+  g_autoptr (CgKeyFile) kf = NULL;
+  CgKeyFileGroup *gateway;
+  const char *dir = NULL;
+
+  if (!data)
     return NULL;
-  }
-  return cg_config_load_from_data (data, len, path, error);
+  kf = cg_keyfile_new_from_data (data, len, path, &camgate_syntax);
+  if ((gateway = cg_keyfile_find_group (kf, "gateway")))
+    dir = cg_keyfile_take_value (gateway, "runtime_dir");
+  return g_strdup (dir && g_path_is_absolute (dir) ? dir : DEFAULT_RUNTIME_DIR);
 }
 
 void

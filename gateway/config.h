@@ -64,6 +64,10 @@ CgConfig *cg_config_load (const char *path, GError **error);
 CgConfig *cg_config_load_from_data (const char *data, gsize len, const char *path,
                                     GError **error);
 void cg_config_free (CgConfig *config);
+/* Only [gateway] runtime_dir (or its default), even when the rest of the file
+ * is invalid: a daemon may run with an earlier version of it. NULL with @error
+ * only when the file cannot be read. transfer full */
+char *cg_config_read_runtime_dir (const char *path, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgConfig, cg_config_free)
 
 const CgCameraConfig *cg_config_find_camera (const CgConfig *config, const char *id);

@@ -142,21 +142,17 @@ cmd_status (int argc, char **argv)
     { NULL }
   };
   g_autoptr (GError) error = NULL;
-  g_autoptr (CgConfig) config = NULL;
   g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-  const char *runtime_dir = opt_runtime_dir;
+  g_autofree char *text = NULL, *runtime_dir = NULL;
 
   if (!parse_options (&commands[1], entries, &argc, &argv) ||
       !no_arguments_left (&commands[1], argc, argv))
     return EXIT_USAGE;
-  runtime_dir = opt_runtime_dir;
+  runtime_dir = opt_runtime_dir ? g_strdup (opt_runtime_dir)
+                                : cg_config_read_runtime_dir (config_path (), &error);
   if (!runtime_dir) {
-    if (!(config = cg_config_load (config_path (), &error))) {
-      g_printerr ("%s\n", error->message);
-      return EXIT_FAILURE;
-    }
-    runtime_dir = config->runtime_dir;
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
   }
   if (!(root = cg_control_request (runtime_dir, "status", &error))) {
     g_printerr ("camgate status: %s\n", error->message);

@@ -47,30 +47,68 @@ cg_pipeline_wait_disposed (gint64 timeout_us)
   return done;
 }
 
-char *
-cg_gst_error_text (const GError *error, const char *debug)
+/* The last line of a GStreamer debug text, without the "file.c(123):
+ * function (): /element:" prefix of a single-line one. transfer full */
+static char *
+debug_detail (const char *debug)
 {
-  g_autofree char *detail = NULL;
   const char *last;
-  gsize len;
+  char *detail;
 
   if (!debug || !*debug)
-    return g_strdup (error->message);
+    return NULL;
   last = strrchr (debug, '\n');
   detail = g_strstrip (g_strdup (last ? last + 1 : debug));
-  /* A single-line debug text starts with "file.c(123): function (): element:" */
   if (!last && strstr (detail, "): ")) {
-    const char *colon = strrchr (detail, ':');
-    char *rest = g_strstrip (g_strdup (colon + 1));
+    char *rest = g_strstrip (g_strdup (strrchr (detail, ':') + 1));
     g_free (detail);
     detail = rest;
   }
-  len = strlen (error->message);
-  if (!*detail || g_str_has_prefix (error->message, detail))
-    return g_strdup (error->message);
-  if (len > 0 && error->message[len - 1] == '.')
-    len--;
-  return g_strdup_printf ("%.*s: %s", (int) len, error->message, detail);
+  if (!*detail)
+    g_clear_pointer (&detail, g_free);
+  return detail;
+}
+
+char *
+cg_gst_error_text (const GError *error, const char *debug, const char *peer)
+{
+  g_autofree char *detail = debug_detail (debug);
+  g_autofree char *why = g_strdup_printf (" (%s)", detail ? detail : error->message);
+
+  if (error->domain == GST_RESOURCE_ERROR) {
+    switch (error->code) {
+    case GST_RESOURCE_ERROR_NOT_AUTHORIZED:
+      return g_strdup_printf ("%s refused the credentials: check username and password", peer);
+    case GST_RESOURCE_ERROR_NOT_FOUND:
+      return g_strdup_printf ("%s has nothing at this path: check the url%s", peer, why);
+    case GST_RESOURCE_ERROR_OPEN_READ:
+    case GST_RESOURCE_ERROR_OPEN_WRITE:
+    case GST_RESOURCE_ERROR_OPEN_READ_WRITE:
+      return g_strdup_printf ("cannot connect to %s: is it up, and is the url right?%s", peer, why);
+    case GST_RESOURCE_ERROR_READ:
+    case GST_RESOURCE_ERROR_WRITE:
+      return g_strdup_printf ("the connection to %s broke%s", peer, why);
+    default:
+      break;
+    }
+  }
+  if (!detail || g_str_has_prefix (error->message, detail))
+    return g_strdup_printf ("%s: %s", peer, error->message);
+  return g_strdup_printf ("%s: %s%s", peer, error->message, why);
+}
+
+char *
+cg_peer_name (const char *what, const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  int port;
+
+  if (!uri || !g_uri_get_host (uri))
+    return g_strdup (what);
+  port = g_uri_get_port (uri);
+  if (port < 0)
+    port = g_str_equal (g_uri_get_scheme (uri), "rtsps") ? 322 : 554;
+  return g_strdup_printf ("%s at %s:%d", what, g_uri_get_host (uri), port);
 }
 
 GstElement *

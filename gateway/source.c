@@ -45,6 +45,7 @@ struct _CgSource {
   CgHub *hub;
   const CgClock *clock;
   char *safe_url;               /* for logs: no credentials */
+  char *peer;                   /* "the camera at HOST:PORT", for messages */
   Shared *shared;
 
   GstElement *pipeline;
@@ -331,7 +332,7 @@ on_bus_message (GstBus *bus, GstMessage *message, gpointer data)
   switch (GST_MESSAGE_TYPE (message)) {
   case GST_MESSAGE_ERROR:
     gst_message_parse_error (message, &error, &debug);
-    text = cg_gst_error_text (error, debug);
+    text = cg_gst_error_text (error, debug, source->peer);
     g_debug ("[%s] error from %s: %s", source->config->id,
              GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), debug ? debug : "");
     source_fail (source, text);
@@ -456,6 +457,7 @@ cg_source_new (const CgCameraConfig *config, CgHub *hub, const CgClock *clock)
   source->hub = hub;
   source->clock = clock ? clock : &cg_clock_monotonic;
   source->safe_url = cg_url_redact (config->url);
+  source->peer = cg_peer_name ("the camera", config->url);
   source->shared = g_new0 (Shared, 1);
   g_mutex_init (&source->shared->lock);
   source->shared->source = source;
@@ -489,6 +491,7 @@ cg_source_free (CgSource *source)
     gst_clear_caps (&source->caps[i]);
   g_free (source->last_error);
   g_free (source->safe_url);
+  g_free (source->peer);
   g_free (source);
 }
 
@@ -520,6 +523,10 @@ cg_source_get_stats (CgSource *source, CgSourceStats *stats)
   stats->last_error = g_strdup (source->last_error);
 
   g_mutex_lock (&source->shared->lock);
+  /* Streaming from the first frame on, not from the next tick. */
+  if (stats->state == CG_SOURCE_CONNECTING && source->pipeline &&
+      source->watchdog.last_frame_us != 0)
+    stats->state = CG_SOURCE_STREAMING;
   video = source->caps[CG_STREAM_VIDEO];
   audio = source->caps[CG_STREAM_AUDIO];
   if (video) {

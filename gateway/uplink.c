@@ -43,6 +43,7 @@ struct _CgUplink {
   char *password;
   char *url;                    /* expanded */
   char *safe_url;               /* for logs */
+  char *peer;                   /* "the ingest at HOST:PORT", for messages */
   GTlsDatabase *tls_database;   /* NULL: system store */
 
   CgFormat *format;
@@ -296,8 +297,8 @@ session_fail (CgUplink *uplink, const char *message)
   session_stop (uplink);
   set_error (uplink, message);
   uplink->state = CG_UPLINK_DOWN;
-  g_warning ("[%s] uplink to %s: %s: retrying in %.1f s", uplink->camera_id,
-             uplink->safe_url, message, delay / (double) G_USEC_PER_SEC);
+  g_warning ("[%s] uplink: %s: retrying in %.1f s", uplink->camera_id, message,
+             delay / (double) G_USEC_PER_SEC);
   g_clear_handle_id (&uplink->retry_id, g_source_remove);
   uplink->retry_id = g_timeout_add (delay / 1000, on_retry, uplink);
 }
@@ -322,12 +323,12 @@ error_text (CgUplink *uplink, GstMessage *message)
   tls = g_strdup (uplink->shared->tls_error);
   g_mutex_unlock (&uplink->shared->lock);
   if (tls)
-    return g_strdup_printf ("TLS certificate of the ingest rejected (%s; trust anchors: %s): "
-                            "nothing was sent", tls,
-                            uplink->ca_file ? uplink->ca_file : "system store");
+    return g_strdup_printf ("%s presented a TLS certificate that does not verify (%s; trusted: "
+                            "%s): refused, nothing was sent", uplink->peer, tls,
+                            uplink->ca_file ? uplink->ca_file : "the system store");
   gst_message_parse_error (message, &error, &debug);
   g_debug ("[%s] uplink error: %s", uplink->camera_id, debug ? debug : "");
-  return cg_gst_error_text (error, debug);
+  return cg_gst_error_text (error, debug, uplink->peer);
 }
 
 static gboolean
@@ -491,6 +492,7 @@ cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
   uplink->hub = hub;
   uplink->url = g_steal_pointer (&url);
   uplink->safe_url = cg_url_redact (uplink->url);
+  uplink->peer = cg_peer_name ("the ingest", uplink->url);
   uplink->tls_database = g_steal_pointer (&database);
   uplink->state = CG_UPLINK_CONNECTING;
   g_mutex_init (&uplink->lock);
@@ -526,6 +528,7 @@ cg_uplink_free (CgUplink *uplink)
   g_mutex_clear (&uplink->lock);
   g_free (uplink->last_error);
   g_free (uplink->safe_url);
+  g_free (uplink->peer);
   g_free (uplink->url);
   g_free (uplink->camera_id);
   g_free (uplink->ca_file);

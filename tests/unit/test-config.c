@@ -297,6 +297,30 @@ test_load_file (Fixture *f, gconstpointer data G_GNUC_UNUSED)
   g_assert_cmpint (g_unlink (path), ==, 0);
 }
 
+/* `camgate status` finds the daemon even when the file on disk was edited into
+ * an invalid state since the daemon loaded it. */
+static void
+test_read_runtime_dir (Fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+  g_autofree char *path = g_build_filename (f->dir, "camgate.conf", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = NULL, *fallback = NULL;
+
+  g_assert_true (g_file_set_contents (path, "[gateway]\nruntime_dir = /tmp/cg-run   # here\n"
+                                      "[camera Bad Id]\nurl = nope\n", -1, NULL));
+  g_assert_null (cg_config_load (path, NULL));
+  dir = cg_config_read_runtime_dir (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (dir, ==, "/tmp/cg-run");
+  g_assert_true (g_file_set_contents (path, "this is not a key file\n", -1, NULL));
+  fallback = cg_config_read_runtime_dir (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (fallback, ==, RUNSTATEDIR "/camgate");
+  g_assert_null (cg_config_read_runtime_dir ("/nonexistent/camgate.conf", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFIG);
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
 /* ---- errors --------------------------------------------------------------- */
 
 static void
@@ -760,6 +784,8 @@ main (int argc, char **argv)
   g_test_add_func ("/config/secrets/warnings", test_secrets_not_in_warnings);
   g_test_add_func ("/config/url-expand", test_url_expand);
   g_test_add_func ("/config/camera-id", test_camera_id);
+  g_test_add ("/config/read-runtime-dir", Fixture, NULL, fixture_set_up, test_read_runtime_dir,
+              fixture_tear_down);
   g_test_add_func ("/config/to-string", test_to_string);
   g_test_add_func ("/config/equal/camera", test_camera_equal);
   g_test_add_func ("/config/equal/uplink", test_uplink_equal);

@@ -10,12 +10,7 @@ make_certs
 start_camera 1 --codec h264 --audio pcmu
 start_ingest --mount /live/cam1=h264+pcmu
 
-conf=$CG_WORK/camgate.conf
-write_config "$conf"
-add_camera "$conf" 1
-start_camgate "$conf"
-wait_for "cam1 streaming" 30 camera_is cam1 streaming
-wait_for "uplink cam1 up" 30 uplink_is cam1 up
+relay_up 1
 [ "$(camera_field cam1 audio_codec)" = pcmu ] ||
   fail "status: cam1 audio_codec is $(camera_field cam1 audio_codec), expected pcmu"
 out0=$(uplink_field cam1 frames_out)

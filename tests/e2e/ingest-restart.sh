@@ -12,13 +12,7 @@ FPS=25
 start_camera 1 --fps $FPS --gop 50
 start_ingest --mount /live/cam1=h264+aac
 
-conf=$CG_WORK/camgate.conf
-write_config "$conf"
-add_camera "$conf" 1
-start_camgate "$conf"
-
-wait_for "cam1 streaming" 30 camera_is cam1 streaming
-wait_for "uplink cam1 up" 30 uplink_is cam1 up
+relay_up 1
 wait_for "the ingest to receive 2 s of video" 30 ingest_ge /live/cam1 frames $((2 * FPS))
 sessions0=$(uplink_field cam1 sessions)
 first_out=$INGEST_OUT

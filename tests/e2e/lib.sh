@@ -477,6 +477,22 @@ add_camera() {
   } >>"$file"
 }
 
+# relay_up K...: camgate started on a config for cameras K... (write_config,
+# add_camera: $CG_WORK/camgate.conf), waiting until each camera streams and
+# its uplink is up.
+relay_up() {
+  local conf=$CG_WORK/camgate.conf k
+  write_config "$conf"
+  for k; do
+    add_camera "$conf" "$k"
+  done
+  start_camgate "$conf"
+  for k; do
+    wait_for "cam$k streaming" 30 camera_is "cam$k" streaming
+    wait_for "uplink cam$k up" 30 uplink_is "cam$k" up
+  done
+}
+
 cg_runtime_dir() {
   sed -n 's/^runtime_dir *= *//p' "$CG_CONF" | tail -n 1
 }

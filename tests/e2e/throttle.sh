@@ -16,13 +16,7 @@ FPS=25
 start_camera 1 --fps $FPS --gop 25 --kbps 1500 --audio none
 start_ingest --mount /live/cam1=h264
 
-conf=$CG_WORK/camgate.conf
-write_config "$conf"
-add_camera "$conf" 1
-start_camgate "$conf"
-
-wait_for "cam1 streaming" 30 camera_is cam1 streaming
-wait_for "uplink cam1 up" 30 uplink_is cam1 up
+relay_up 1
 wait_for "2 s of video out" 20 uplink_ge cam1 frames_out $((2 * FPS))
 wait_for "cam1 kbps measured" 10 camera_ge cam1 kbps 1
 kbps=$(camera_field cam1 kbps)

@@ -48,7 +48,7 @@ stop_ingest
 files=$(ingest_files cam1)
 [ -n "$files" ] || fail "the ingest wrote no file for cam1"
 [ "$(grep -c . <<<"$files")" = 1 ] || fail "the ingest wrote $(grep -c . <<<"$files") files, expected 1: $files"
-check_media "$files" h264 640 360 aac $((out * 90 / 100))
+check_media "$files" h264 640 360 aac $((out * REQUIRED_SHARE / 100))
 first_packet_is_key "$files" || fail "the recording does not start with a keyframe"
 
 note "camera-late: all checks passed"

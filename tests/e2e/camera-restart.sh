@@ -55,7 +55,7 @@ stop_ingest
 
 files=$(ingest_files cam1)
 [ "$(grep -c . <<<"$files")" = 1 ] || fail "the ingest wrote $(grep -c . <<<"$files") files, expected 1: $files"
-check_media "$files" h264 640 360 aac $((out_end * 90 / 100))
+check_media "$files" h264 640 360 aac $((out_end * REQUIRED_SHARE / 100))
 [ "$PROBED_FRAMES" -gt "$out_before" ] ||
   fail "the recording has $PROBED_FRAMES frames, no more than the $out_before before the crash"
 note "recording: $PROBED_FRAMES frames of $out_end sent, $out_before of them before the crash"

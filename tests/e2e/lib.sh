@@ -28,6 +28,10 @@ CG_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${CG_BUILDDIR:=$CG_SRCDIR}"
 if [ -z "${FFPROBE+set}" ]; then FFPROBE=$(command -v ffprobe || true); fi
 : "${CG_TEST_TIMEOUT_SCALE:=1}"
+# Under valgrind or sanitizers camgate is slower than the cameras: it may drop
+# frames (as it should when it falls behind), so checks on exact throughput
+# relax. REQUIRED_SHARE: the share of frames sent that a recording must hold.
+if [ "$CG_TEST_TIMEOUT_SCALE" = 1 ]; then CG_SLOW=0; REQUIRED_SHARE=90; else CG_SLOW=1; REQUIRED_SHARE=50; fi
 : "${CG_TEST_WRAPPER:=}"
 : "${GST_REGISTRY_1_0:=$CG_BUILDDIR/tests/gst-registry.bin}"
 export GST_REGISTRY_1_0

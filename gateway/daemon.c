@@ -9,6 +9,7 @@
 #include "camera.h"
 #include "config.h"
 #include "control.h"
+#include "isolation.h"
 #include "pipeline.h"
 #include "status.h"
 
@@ -18,6 +19,8 @@ typedef struct {
   char *config_path;
   CgConfig *config;
   GPtrArray *cameras;           /* element-type CgCamera, in config order */
+  gboolean uplink_changed;      /* by the reload being applied */
+  CgIsolation *isolation;
   CgControl *control;
   GMainLoop *loop;
   gint64 started_us;
@@ -28,14 +31,6 @@ log_warnings (const CgConfig *config)
 {
   for (guint i = 0; i < config->warnings->len; i++)
     g_warning ("%s", (const char *) g_ptr_array_index (config->warnings, i));
-}
-
-static void
-log_unbuilt_features (const CgConfig *config)
-{
-  if (config->isolation != CG_ISOLATION_OFF)
-    g_warning ("isolation = %s: the nftables isolation is not part of this build yet; "
-               "the cameras are NOT sealed off", cg_isolation_mode_to_string (config->isolation));
 }
 
 static CgCamera *
@@ -93,7 +88,8 @@ on_control (const char *command, gpointer data)
   CgDaemon *daemon = data;
 
   if (g_str_equal (command, "status"))
-    return cg_status_build (daemon->config, daemon->cameras, daemon->started_us);
+    return cg_status_build (daemon->config, daemon->cameras, daemon->isolation,
+                            daemon->started_us);
   return NULL;
 }
 
@@ -115,11 +111,15 @@ on_reload (gpointer data)
   uplink_changed = !cg_uplink_config_equal (&config->uplink, &daemon->config->uplink);
   if (uplink_changed)
     g_message ("[uplink] configuration changed: every uplink restarts");
-  daemon->cameras = reconcile (daemon->cameras, config, uplink_changed);
+  daemon->uplink_changed = uplink_changed;
   cg_config_free (daemon->config);
   daemon->config = config;
-  g_message ("configuration reloaded from %s: %u camera(s)", daemon->config_path,
-             daemon->cameras->len);
+  g_message ("configuration reloaded from %s", daemon->config_path);
+  cg_isolation_apply (daemon->isolation, config);
+  if (!cg_isolation_may_stream (daemon->isolation) && daemon->cameras->len > 0) {
+    g_warning ("every camera stops until the cameras are sealed off again");
+    g_ptr_array_set_size (daemon->cameras, 0);
+  }
   return G_SOURCE_CONTINUE;
 }
 
@@ -133,6 +133,16 @@ on_stop (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The seal is in force (or not required): cameras may stream. */
+static void
+on_isolation_ready (gpointer data)
+{
+  CgDaemon *daemon = data;
+
+  daemon->cameras = reconcile (daemon->cameras, daemon->config, daemon->uplink_changed);
+  daemon->uplink_changed = FALSE;
+}
+
 static void
 daemon_start (CgDaemon *daemon)
 {
@@ -140,8 +150,9 @@ daemon_start (CgDaemon *daemon)
              daemon->config->name, daemon->config->cameras->len,
              cg_uplink_kind_to_string (daemon->config->uplink.kind));
   log_warnings (daemon->config);
-  log_unbuilt_features (daemon->config);
-  daemon->cameras = reconcile (g_ptr_array_new (), daemon->config, FALSE);
+  daemon->cameras = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_camera_free);
+  daemon->isolation = cg_isolation_new (on_isolation_ready, daemon);
+  cg_isolation_apply (daemon->isolation, daemon->config);
 }
 
 int
@@ -176,6 +187,7 @@ cg_daemon_run (const char *config_path)
 
   /* Sources and uplinks go to NULL in the background: TEARDOWN is sent. */
   g_ptr_array_unref (daemon.cameras);
+  cg_isolation_free (daemon.isolation);
   if (!cg_pipeline_wait_disposed (SHUTDOWN_TIMEOUT_US))
     g_warning ("some RTSP sessions did not close within 5 s");
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)

@@ -10,6 +10,8 @@
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
+#include "nft.h"
+#include "ruleset.h"
 #include "status.h"
 
 #define EXIT_USAGE 2
@@ -112,8 +114,10 @@ static const Command commands[] = {
   { "check", NULL, "Validates a configuration file without running anything: exit 0, or 1\n"
     "with FILE:LINE: message. Warnings (unknown keys, unsupported ones) go to stderr.",
     cmd_check },
-  { "rules", "apply|show|flush", "Applies, shows or removes the nftables isolation rules "
-    "without the daemon.", cmd_rules },
+  { "rules", "apply|show|flush", "Applies the configuration's nftables isolation ruleset "
+    "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
+    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.",
+    cmd_rules },
 };
 
 static int
@@ -195,6 +199,63 @@ cmd_check (int argc, char **argv)
 }
 
 static int
+rules_apply (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
+  g_autoptr (CgRulesSpec) spec = NULL;
+  g_autoptr (GBytes) batch = NULL;
+
+  if (!config) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  if (config->isolation == CG_ISOLATION_OFF) {
+    g_printerr ("camgate rules apply: %s has isolation = off: nothing to apply "
+                "(set enforce or monitor)\n", config_path ());
+    return EXIT_FAILURE;
+  }
+  spec = cg_rules_spec_from_config (config);
+  if (!(batch = cg_ruleset_build (spec, (guint32) g_get_real_time (), &error)) ||
+      !cg_nft_apply (batch, &error)) {
+    g_printerr ("camgate rules apply: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("table inet " CG_RULES_TABLE " applied (isolation = %s, %u camera address(es)); "
+           "it stays until camgate rules flush\n",
+           cg_isolation_mode_to_string (config->isolation), spec->cameras->len);
+  return EXIT_SUCCESS;
+}
+
+static int
+rules_show (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = cg_nft_show (&error);
+
+  if (!text) {
+    g_printerr ("camgate rules show: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("%s", text);
+  return EXIT_SUCCESS;
+}
+
+static int
+rules_flush (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) batch = cg_ruleset_build_flush ((guint32) g_get_real_time ());
+
+  if (!cg_nft_apply (batch, &error)) {
+    g_printerr ("camgate rules flush: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("table inet " CG_RULES_TABLE " removed: the cameras are no longer sealed off\n");
+  return EXIT_SUCCESS;
+}
+
+static int
 cmd_rules (int argc, char **argv)
 {
   if (!parse_options (&commands[3], NULL, &argc, &argv))
@@ -204,9 +265,11 @@ cmd_rules (int argc, char **argv)
     g_printerr ("camgate rules: expected apply, show or flush\nTry 'camgate rules --help'.\n");
     return EXIT_USAGE;
   }
-  g_printerr ("camgate rules %s: the nftables isolation is not part of this build yet\n",
-              argv[1]);
-  return EXIT_FAILURE;
+  if (g_str_equal (argv[1], "apply"))
+    return rules_apply ();
+  if (g_str_equal (argv[1], "show"))
+    return rules_show ();
+  return rules_flush ();
 }
 
 int

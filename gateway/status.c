@@ -63,22 +63,9 @@ build_uplink (JsonBuilder *b, const CgConfig *config, CgCamera *camera, const Cg
   json_builder_end_object (b);
 }
 
-static void
-build_isolation (JsonBuilder *b, const CgConfig *config)
-{
-  json_builder_begin_object (b);
-  add_string_or_null (b, "mode", cg_isolation_mode_to_string (config->isolation));
-  /* Isolation rules are not part of this build: nothing is applied. */
-  json_builder_set_member_name (b, "applied");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_set_member_name (b, "violations");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
-
 JsonNode *
-cg_status_build (const CgConfig *config, GPtrArray *cameras, gint64 started_us)
+cg_status_build (const CgConfig *config, GPtrArray *cameras, CgIsolation *isolation,
+                 gint64 started_us)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (GArray) sources = g_array_new (FALSE, TRUE, sizeof (CgSourceStats));
@@ -106,7 +93,9 @@ cg_status_build (const CgConfig *config, GPtrArray *cameras, gint64 started_us)
                   &g_array_index (uplinks, CgUplinkStats, i));
   json_builder_end_array (b);
   json_builder_set_member_name (b, "isolation");
-  build_isolation (b, config);
+  json_builder_begin_object (b);
+  cg_isolation_build_status (isolation, b);
+  json_builder_end_object (b);
   json_builder_end_object (b);
 
   for (guint i = 0; i < cameras->len; i++) {

@@ -5,11 +5,13 @@
 #include <json-glib/json-glib.h>
 
 #include "camera.h"
+#include "isolation.h"
 
 G_BEGIN_DECLS
 
 /* @cameras: element-type CgCamera, in config order. transfer full */
-JsonNode *cg_status_build (const CgConfig *config, GPtrArray *cameras, gint64 started_us);
+JsonNode *cg_status_build (const CgConfig *config, GPtrArray *cameras, CgIsolation *isolation,
+                           gint64 started_us);
 
 /* A table for a terminal, from a status document. FALSE with @error if
  * @root does not have the contract's shape. transfer full */

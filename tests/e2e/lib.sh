@@ -58,6 +58,8 @@ CG_CONF=               # the configuration camgate runs with
 CG_INGEST_RUN=0        # how many times the ingest was started
 INGEST_OUT=            # out-dir of the current (or last) ingest
 INGEST_STATS=          # stats file of the current (or last) ingest
+CG_CLEANUP=()          # commands (eval'd) the cleanup runs after the namespaces are gone
+declare -A CG_CAPTURE=()  # role -> label of the capture installed there (capture_start)
 
 # --- messages and outcomes -------------------------------------------------
 
@@ -102,7 +104,22 @@ cg_diagnostics() {
     echo "--- tail of camgate.log"
     tail -n 40 "$CG_WORK/camgate.log"
   fi
+  cg_nft_diagnostics
   set -e
+}
+
+# The nftables state of the world, when there is any: the gateway's whole
+# ruleset (camgate's table, a capture) and the captures elsewhere.
+cg_nft_diagnostics() {
+  local ns role text
+  for ns in "${CG_NETNS[@]}"; do
+    role=${ns#"$CG_PREFIX-"}
+    [ "$role" = gw ] || [ -n "${CG_CAPTURE[$role]:-}" ] || continue
+    text=$(ip netns exec "$ns" nft list ruleset 2>&1) || true
+    [ -n "$text" ] || continue
+    echo "--- nft list ruleset in $role"
+    printf '%s\n' "$text"
+  done
 }
 
 # A command failing where the test did not expect it fails the test, loudly.
@@ -287,6 +304,9 @@ cg_cleanup() {
   for ns in "${CG_NETNS[@]}"; do
     ip netns del "$ns" 2>/dev/null || echo "# cleanup: could not delete namespace $ns"
   done
+  for ns in "${CG_CLEANUP[@]}"; do
+    eval "$ns" || echo "# cleanup: failed: $ns"
+  done
   if [ -n "$CG_WORK" ]; then
     if [ "$rc" = 0 ] && [ "${CG_TEST_KEEP:-0}" != 1 ]; then
       rm -rf "$CG_WORK"
@@ -342,6 +362,290 @@ in_ns() {
   local n=$1
   shift
   ip netns exec "$(ns "$n")" "$@"
+}
+
+# --- the routed world: a site LAN, IPv6, captures and probes ----------------
+#
+# world_routed NCAMS is world_up NCAMS plus what a box on a real site has: the
+# gateway routes (IPv4 and IPv6 forwarding on), a "site LAN" host sits on a
+# third link, every host has IPv6 too, and every host can reach every other
+# through the gateway:
+#
+#   camK  10.20.0.1K/24   fd00:20::1K/64     ─ br-cam 10.20.0.1/24   fd00:20::1/64      ┐
+#   lan   192.0.2.2/24    2001:db8:2::2/64   ─ lan0   192.0.2.1/24   2001:db8:2::1/64   gw
+#   cloud 203.0.113.2/24  2001:db8:113::2/64 ─ wan0   203.0.113.1/24 2001:db8:113::1/64 ┘
+#
+# Cameras and the LAN host route everything via the gateway; the cloud host
+# (the Internet) routes the camera segment and the LAN via it. IPv6 addresses
+# skip duplicate address detection (nodad), so they work at once. Without
+# isolation anything reaches anything: the baseline each "nothing gets
+# through" check proves first.
+#
+# Captures (capture_start, capture_count) are nftables tables in a namespace
+# that count what arrives, so no packet capture tool is needed; probes
+# (probe_tcp, probe_udp, scan_tcp) send the traffic; check_probe does both
+# and ends each run with sentinels, datagrams the isolation allows, which
+# must be counted before the probe's count is read.
+
+CG_GW_DNS_PORT=53      # a camera's sentinel: DNS to the gateway, allowed by the isolation
+CG_SENTINEL_PORT=9     # any other sentinel (UDP discard)
+
+world_routed() {
+  local n=$1 k gw cloud lan cam
+  world_up "$n"
+  gw=$(ns gw)
+  cloud=$(ns cloud)
+  lan=$(ns lan)
+  ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+  ip -n "$gw" addr add fd00:20::1/64 dev br-cam nodad
+  for k in $(seq 1 "$n"); do
+    cam=$(ns "cam$k")
+    ip -n "$cam" addr add "fd00:20::1$k/64" dev eth0 nodad
+    ip -n "$cam" route add default via 10.20.0.1
+    ip -n "$cam" -6 route add default via fd00:20::1
+  done
+
+  ip -n "$gw" addr add 2001:db8:113::1/64 dev wan0 nodad
+  ip -n "$cloud" addr add 2001:db8:113::2/64 dev eth0 nodad
+  ip -n "$cloud" route add 10.20.0.0/24 via 203.0.113.1
+  ip -n "$cloud" route add 192.0.2.0/24 via 203.0.113.1
+  ip -n "$cloud" -6 route add fd00:20::/64 via 2001:db8:113::1
+  ip -n "$cloud" -6 route add 2001:db8:2::/64 via 2001:db8:113::1
+
+  cg_netns_add "$lan"
+  ip -n "$gw" link add lan0 type veth peer name eth0 netns "$lan"
+  ip -n "$gw" addr add 192.0.2.1/24 dev lan0
+  ip -n "$gw" addr add 2001:db8:2::1/64 dev lan0 nodad
+  ip -n "$gw" link set lan0 up
+  ip -n "$lan" addr add 192.0.2.2/24 dev eth0
+  ip -n "$lan" addr add 2001:db8:2::2/64 dev eth0 nodad
+  ip -n "$lan" link set eth0 up
+  ip -n "$lan" route add default via 192.0.2.1
+  ip -n "$lan" -6 route add default via 2001:db8:2::1
+  note "routed world: gw forwards IPv4 and IPv6; site LAN host lan (192.0.2.2)"
+}
+
+# host_addr ROLE [4|6]: ROLE's address (the gateway's: on the camera segment).
+host_addr() {
+  case ${2:-4}:$1 in
+    4:gw) echo 10.20.0.1 ;;
+    6:gw) echo fd00:20::1 ;;
+    4:cloud) echo 203.0.113.2 ;;
+    6:cloud) echo 2001:db8:113::2 ;;
+    4:lan) echo 192.0.2.2 ;;
+    6:lan) echo 2001:db8:2::2 ;;
+    4:cam*) echo "10.20.0.1${1#cam}" ;;
+    6:cam*) echo "fd00:20::1${1#cam}" ;;
+    *) fail "host_addr: no role $1 (family ${2:-4})" ;;
+  esac
+}
+
+# gw_addr_for ROLE [4|6]: the gateway's address on ROLE's link.
+gw_addr_for() {
+  case ${2:-4}:$1 in
+    4:cloud) echo 203.0.113.1 ;;
+    6:cloud) echo 2001:db8:113::1 ;;
+    4:lan) echo 192.0.2.1 ;;
+    6:lan) echo 2001:db8:2::1 ;;
+    4:*) echo 10.20.0.1 ;;
+    6:*) echo fd00:20::1 ;;
+  esac
+}
+
+# addr_family ADDR: 4 or 6.
+addr_family() {
+  if [[ $1 == *:* ]]; then echo 6; else echo 4; fi
+}
+
+# require_nmap: skips the test unless nmap is installed (tests/deps.txt).
+require_nmap() {
+  command -v nmap >/dev/null || skip "nmap not found (apt-get install nmap)"
+}
+
+# config_isolation SRC DST MODE: DST is the configuration SRC with
+# isolation = MODE (enforce, monitor or off).
+config_isolation() {
+  sed "s/^isolation = .*/isolation = $3/" "$1" >"$2"
+  grep -q "^isolation = $3\$" "$2" || fail "config_isolation: $1 has no isolation line"
+}
+
+# bridge_nf_call 0|1: sets net.bridge.bridge-nf-call-iptables (and
+# -ip6tables) in the gateway namespace, i.e. whether traffic bridged on
+# br-cam (camera to camera) crosses the inet hooks. Loads br_netfilter if the
+# kernel has it as a module not loaded yet (the cleanup unloads it again).
+# False if the setting cannot be made.
+bridge_nf_call() {
+  if ! in_ns gw test -e /proc/sys/net/bridge/bridge-nf-call-iptables &&
+    ! grep -q '^br_netfilter ' /proc/modules && modprobe br_netfilter 2>/dev/null; then
+    CG_CLEANUP+=("modprobe -r br_netfilter 2>/dev/null || true")
+  fi
+  in_ns gw sysctl -qw "net.bridge.bridge-nf-call-iptables=$1" \
+    "net.bridge.bridge-nf-call-ip6tables=$1" 2>/dev/null
+}
+
+# capture_start ROLE [NAME]: (re)installs table inet capture in ROLE's
+# namespace, counts at zero, labelled NAME. It counts every TCP and UDP packet
+# by source and destination address, protocol and destination port, twice: at prerouting,
+# priority -400 (whatever arrives at ROLE, before any other chain sees it),
+# and at input, priority 400 (whatever is delivered to ROLE itself, after
+# every filter, camgate's included).
+capture_start() {
+  local role=$1 name=${2:-capture}
+  name=${name//\"/\'}
+  in_ns "$role" nft -f - <<EOF || fail "cannot install a capture in $role"
+table inet capture
+delete table inet capture
+table inet capture {
+	comment "$name"
+	set pre4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	set pre6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	set in4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	set in6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	chain prerouting {
+		type filter hook prerouting priority -400; policy accept;
+		meta l4proto { tcp, udp } update @pre4 { ip saddr . ip daddr . meta l4proto . th dport counter }
+		meta l4proto { tcp, udp } update @pre6 { ip6 saddr . ip6 daddr . meta l4proto . th dport counter }
+	}
+	chain input {
+		type filter hook input priority 400; policy accept;
+		meta l4proto { tcp, udp } update @in4 { ip saddr . ip daddr . meta l4proto . th dport counter }
+		meta l4proto { tcp, udp } update @in6 { ip6 saddr . ip6 daddr . meta l4proto . th dport counter }
+	}
+}
+EOF
+  CG_CAPTURE[$role]=$name
+}
+
+# capture_count [--input] [--from ADDR] [--to ADDR] ROLE PROTO PORT: packets
+# of PROTO (tcp or udp) to PORT ("any": every port) that ROLE's capture
+# counted at prerouting (--input: delivered to ROLE itself); only those from,
+# and to, the addresses given (IPv6 in its short form, as nft prints it).
+capture_count() {
+  local set=pre from="" to=""
+  while :; do
+    case ${1:-} in
+      --input) set=in; shift ;;
+      --from) from=$2; shift 2 ;;
+      --to) to=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
+  in_ns "$1" nft -j list table inet capture |
+    jq --arg set "$set" --arg from "$from" --arg to "$to" --arg proto "$2" --arg port "$3" '
+      [ .nftables[] | select(.set) | .set | select(.name == $set + "4" or .name == $set + "6")
+        | .elem[]?.elem
+        | select(.val.concat[2] == $proto
+                 and ($port == "any" or (.val.concat[3] | tostring) == $port)
+                 and ($from == "" or .val.concat[0] == $from)
+                 and ($to == "" or .val.concat[1] == $to))
+        | .counter.packets ] | add // 0'
+}
+
+# capture_ge N ARGS...: (for wait_for) capture_count ARGS... is at least N.
+capture_ge() {
+  local n=$1
+  shift
+  num_ge "$(capture_count "$@")" "$n"
+}
+
+# probe_tcp ROLE ADDR PORT: one TCP connection attempt from ROLE, given up
+# after 1 s, before the SYN would be sent again. Its outcome is not checked:
+# captures tell what arrived.
+probe_tcp() {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  in_ns "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$2" "$3" 2>/dev/null || true
+}
+
+# probe_udp ROLE ADDR PORT: one UDP datagram from ROLE.
+probe_udp() {
+  # shellcheck disable=SC2016
+  in_ns "$1" bash -c 'echo probe >"/dev/udp/$0/$1"' "$2" "$3" 2>/dev/null || true
+}
+
+# scan_tcp ROLE ADDR PORTS: an nmap SYN scan from ROLE (no ping, no DNS, one
+# retry); prints the states it found, "22/closed 554/open ..." (ports nmap
+# did not list one by one are summed up as "N*STATE"). Its output is kept in
+# $CG_WORK/nmap.out.
+scan_tcp() {
+  in_ns "$1" nmap -Pn -n --max-retries 1 --host-timeout 60s -p "$3" -oG - "$2" \
+    >"$CG_WORK/nmap.out" 2>&1 || fail "nmap from $1 failed: $(tail -n 3 "$CG_WORK/nmap.out")"
+  awk -F'\t' '{
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^Ports: /) {
+          n = split(substr($i, 8), p, ", ")
+          for (j = 1; j <= n; j++) { split(p[j], f, "/"); printf "%s/%s ", f[1], f[2] }
+        } else if ($i ~ /^Ignored State: /) {
+          split(substr($i, 16), f, " "); gsub(/[()]/, "", f[2]); printf "%s*%s ", f[2], f[1]
+        }
+      }
+    }' "$CG_WORK/nmap.out"
+}
+
+# sentinel FROM TO [4|6]: one UDP datagram from role FROM to role TO that the
+# isolation allows: DNS from a camera to the gateway, or port 9 between the
+# gateway and any host, or from the cloud or LAN host to the gateway. TO must
+# count it (at input for the gateway, at prerouting elsewhere) within 5 s:
+# proof that FROM's packets leave, that TO's capture counts, and, sent after
+# a probe, that the probe had all the time it needed to arrive.
+sentinel() {
+  local from=$1 to=$2 fam=${3:-4} addr port=$CG_SENTINEL_PORT hook="" before
+  if [ "$to" = gw ]; then
+    addr=$(gw_addr_for "$from" "$fam")
+    hook=--input
+  else
+    addr=$(host_addr "$to" "$fam")
+  fi
+  [[ $from != cam* ]] || port=$CG_GW_DNS_PORT
+  before=$(capture_count $hook --to "$addr" "$to" udp "$port")
+  probe_udp "$from" "$addr" "$port"
+  wait_for "the sentinel (udp/$port from $from to $addr) counted in $to" 5 \
+    capture_ge $((before + 1)) $hook --to "$addr" "$to" udp "$port"
+}
+
+# check_probe seen|blocked FROM PROTO ADDR PORT TO: with fresh captures in
+# the gateway and in role TO (where ADDR lives; gw: the gateway itself), one
+# probe (probe_tcp or probe_udp) from role FROM to ADDR:PORT, then the
+# sentinels FROM -> gateway and gateway -> TO. The probe must have reached the
+# gateway (its prerouting), and then have been seen by TO (its prerouting; for
+# the gateway, its input) or not at all (blocked). Sets PROBE_AT_GW and
+# PROBE_AT_DST (packets counted).
+check_probe() {
+  local want=$1 from=$2 proto=$3 addr=$4 port=$5 to=$6 fam src hook="" what
+  fam=$(addr_family "$addr")
+  src=$(host_addr "$from" "$fam")
+  what="$proto/$port from $from ($src) to $to ($addr)"
+  capture_start gw "$what"
+  if [ "$to" = gw ]; then hook=--input; else capture_start "$to" "$what"; fi
+  "probe_$proto" "$from" "$addr" "$port"
+  sentinel "$from" gw "$fam"
+  [ "$to" = gw ] || sentinel gw "$to" "$fam"
+  PROBE_AT_GW=$(capture_count --from "$src" --to "$addr" gw "$proto" "$port")
+  PROBE_AT_DST=$(capture_count $hook --from "$src" --to "$addr" "$to" "$proto" "$port")
+  num_ge "$PROBE_AT_GW" 1 ||
+    fail "$what: the probe never reached the gateway (no packet in its capture): the probe is broken"
+  case $want in
+    seen)
+      num_ge "$PROBE_AT_DST" 1 || fail "$what: did not arrive ($PROBE_AT_GW packet(s) at the gateway, none at $to)"
+      note "$what: arrived ($PROBE_AT_DST packet(s) at $to)"
+      ;;
+    blocked)
+      [ "$PROBE_AT_DST" = 0 ] || fail "$what: $PROBE_AT_DST packet(s) arrived at $to, expected none"
+      note "$what: blocked ($PROBE_AT_GW packet(s) at the gateway, none at $to)"
+      ;;
+    *) fail "check_probe: expected seen or blocked, not $want" ;;
+  esac
+}
+
+# camgate_counter NAME: packets of counter NAME in the gateway's table inet
+# camgate (cam_ID, unknown); empty if there is no such counter.
+camgate_counter() {
+  in_ns gw nft -j list counter inet camgate "$1" 2>/dev/null |
+    jq -r '.nftables[] | select(.counter) | .counter.packets' || true
+}
+
+# camgate_table: table inet camgate exists in the gateway.
+camgate_table() {
+  in_ns gw nft list table inet camgate >/dev/null 2>&1
 }
 
 # --- certificates ----------------------------------------------------------

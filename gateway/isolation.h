@@ -1,0 +1,34 @@
+/* The daemon's side of the isolation: applies the ruleset (rules/) at start
+ * and on reload. Under enforce, cameras may stream only while the seal is in
+ * force: when it cannot be applied, camgate streams nothing, says why, and
+ * tries again. The rules stay in the kernel when camgate exits. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "config.h"
+
+G_BEGIN_DECLS
+
+#define CG_ISOLATION_RETRY_S 5
+
+typedef struct _CgIsolation CgIsolation;
+
+/* Called once the seal is in force (or at once when none is required). */
+typedef void (*CgIsolationReadyFunc) (gpointer user_data);
+
+CgIsolation *cg_isolation_new (CgIsolationReadyFunc ready, gpointer user_data);
+void cg_isolation_free (CgIsolation *iso);
+
+/* Applies the ruleset for @config (nothing for isolation = off). Calls the
+ * ready function when streaming may go on: at once unless @config enforces
+ * isolation and the ruleset could not be applied, then after a retry that
+ * succeeds. */
+void cg_isolation_apply (CgIsolation *iso, const CgConfig *config);
+/* FALSE while enforce is configured and the seal is not in force. */
+gboolean cg_isolation_may_stream (CgIsolation *iso);
+
+/* Adds "mode", "applied", "last_error" and "violations" to an open object. */
+void cg_isolation_build_status (CgIsolation *iso, JsonBuilder *b);
+
+G_END_DECLS

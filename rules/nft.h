@@ -1,0 +1,23 @@
+/* nftables over netlink: applies a ruleset batch (rules/ruleset.h) as one
+ * atomic transaction, reading every answer, and lists what camgate has
+ * installed. Needs CAP_NET_ADMIN in the network namespace it runs in. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Sends @batch and reads the kernel's answer to every message. The kernel
+ * commits all or nothing: on failure nothing changed, and @error names the
+ * object that was refused ("set violations4: Operation not supported"). */
+gboolean cg_nft_apply (GBytes *batch, GError **error);
+
+/* TRUE if table inet camgate exists; FALSE with @error only if the kernel
+ * could not be asked. */
+gboolean cg_nft_table_exists (gboolean *exists, GError **error);
+
+/* Camgate's table for people: chains and rules, sets with their elements,
+ * counters with their packets and bytes. transfer full */
+char *cg_nft_show (GError **error);
+
+G_END_DECLS

@@ -1,0 +1,118 @@
+/* The isolation ruleset: a pure function from the configuration to one
+ * nftables netlink batch (libnftnl), so that tests parse it back without root
+ * and the kernel applies it as one atomic transaction (rules/nft.h).
+ *
+ * What the batch installs, in nft syntax (IFACES, CAMERAS from the config):
+ *
+ *   table inet camgate {                        # replaced whole, atomically
+ *     set camera_ifaces { type ifname; elements = { IFACES } }
+ *     set cameras4 { type ipv4_addr; elements = { camera addresses } }
+ *     set cameras6 { type ipv6_addr; ... }
+ *     counter cam_ID { }                        # one per camera: its blocked packets
+ *     counter unknown { }                       # blocked packets from no configured camera
+ *     map camera_counters4 { type ipv4_addr : counter; elements = { ADDR : "cam_ID" } }
+ *     map camera_counters6 { type ipv6_addr : counter; ... }
+ *     set allow4 { type ipv4_addr . ipv4_addr; flags timeout; }   # camera . peer (rules allow)
+ *     set allow6 { type ipv6_addr . ipv6_addr; flags timeout; }
+ *     set violations4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service;
+ *                       size 65535; flags dynamic, timeout; timeout 1h; }  # counter per element
+ *     set violations6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; ... }
+ *     set newconn4 { type ipv4_addr; size 65535; flags dynamic, timeout; timeout 10s; }
+ *     set newconn6 { type ipv6_addr; size 65535; flags dynamic, timeout; timeout 10s; }
+ *
+ *     chain input   { type filter hook input priority filter - 10; policy accept;
+ *                     iifname @camera_ifaces jump camera_to_gateway }
+ *     chain forward { type filter hook forward priority filter - 10; policy accept;
+ *                     iifname @camera_ifaces jump camera_forward
+ *                     oifname @camera_ifaces jump into_cameras }
+ *     chain output  { type filter hook output priority filter - 10; policy accept;
+ *                     oifname @camera_ifaces ct state invalid drop }
+ *
+ *     chain camera_to_gateway {                 # a camera talking to the gateway itself
+ *       ct state established,related accept    # replies to the gateway's own flows, ICMP errors about them
+ *       ct state invalid goto violation
+ *       ct state new update @newconn4 { ip saddr limit rate over 50/second burst 50 packets } goto violation
+ *       ct state new update @newconn6 { ip6 saddr limit rate over 50/second burst 50 packets } goto violation
+ *                                               # a per-camera cap: one camera cannot fill conntrack
+ *       icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept
+ *       udp dport { 67, 547 } accept            # DHCPv4, DHCPv6
+ *       udp dport { 53, 123 } accept            # DNS, NTP
+ *       tcp dport 53 accept
+ *       udp dport { 1900, 3702 } accept         # SSDP, WS-Discovery (to the gateway only)
+ *       goto violation
+ *     }
+ *     chain camera_forward {                    # a camera talking to anything else
+ *       ip saddr . ip daddr @allow4 accept      # a temporary hole (camera -> installer replies)
+ *       ip6 saddr . ip6 daddr @allow6 accept
+ *       goto violation
+ *     }
+ *     chain into_cameras {                      # anything else talking to a camera
+ *       ip daddr . ip saddr @allow4 accept      # a temporary hole (installer -> camera)
+ *       ip6 daddr . ip6 saddr @allow6 accept
+ *       counter drop                            # (monitor: counter accept)
+ *     }
+ *     chain violation {
+ *       meta l4proto { tcp, udp } update @violations4 { ip saddr . ip daddr . meta l4proto . th dport counter }
+ *       meta l4proto != { tcp, udp } update @violations4 { ip saddr . ip daddr . meta l4proto . 0 counter }
+ *       (the same for ip6 / violations6)
+ *       ip saddr @cameras4 counter name ip saddr map @camera_counters4
+ *       ip6 saddr @cameras6 counter name ip6 saddr map @camera_counters6
+ *       ip saddr != @cameras4 counter name "unknown"   (ip6 alike)
+ *       limit rate 50/second burst 100 packets log group NFLOG_GROUP prefix "camgate"
+ *       drop                                    # (monitor: accept)
+ *     }
+ *   }
+ *
+ * Everything entering a camera interface is denied by interface, so the seal
+ * holds before any camera address is known; addresses only attribute
+ * violations to cameras. Established traffic is accepted only on the input
+ * path (the gateway's own flows), never forwarded. Router advertisements from
+ * cameras fall through to the violation chain. Only kernel features of Linux
+ * 5.15 are used. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "config.h"
+
+G_BEGIN_DECLS
+
+#define CG_RULES_TABLE "camgate"
+#define CG_RULES_DEFAULT_NFLOG_GROUP 8423
+
+typedef struct {
+  char *camera_id;
+  GInetAddress *address;      /* transfer full */
+} CgRulesCamera;
+
+/* A temporary hole: @peer may reach camera @address (and back) until it expires. */
+typedef struct {
+  char *camera_id;
+  GInetAddress *camera;       /* transfer full */
+  GInetAddress *peer;         /* transfer full; same family as @camera */
+  guint64 timeout_ms;         /* left before the kernel removes it */
+} CgRulesHole;
+
+typedef struct {
+  CgIsolationMode mode;       /* ENFORCE drops; MONITOR counts and logs, drops nothing */
+  char **interfaces;          /* NULL-terminated, at least one */
+  GPtrArray *cameras;         /* element-type CgRulesCamera */
+  GPtrArray *holes;           /* element-type CgRulesHole */
+  guint16 nflog_group;
+} CgRulesSpec;
+
+/* Cameras whose url host is an IP literal get an address; others are sealed
+ * by interface only. transfer full */
+CgRulesSpec *cg_rules_spec_from_config (const CgConfig *config);
+void cg_rules_spec_free (CgRulesSpec *spec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesSpec, cg_rules_spec_free)
+
+/* The batch (BATCH_BEGIN ... BATCH_END, sequence numbers from @seq) that
+ * replaces table inet camgate with the ruleset of @spec, atomically, whether
+ * or not it existed. NULL with @error if @spec cannot be expressed (an
+ * interface name too long). transfer full */
+GBytes *cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error);
+/* The batch that removes camgate's tables, whether or not they exist. transfer full */
+GBytes *cg_ruleset_build_flush (guint32 seq);
+
+G_END_DECLS

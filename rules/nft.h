@@ -16,8 +16,9 @@ gboolean cg_nft_apply (GBytes *batch, GError **error);
  * could not be asked. */
 gboolean cg_nft_table_exists (gboolean *exists, GError **error);
 
-/* Camgate's table for people: chains and rules, sets with their elements,
- * counters with their packets and bytes. transfer full */
+/* Camgate's table: counters with their packets and bytes (each camera's
+ * blocked packets), set names, chains, and rules in libnftnl's notation
+ * (`nft list table inet camgate` shows them in nft syntax). transfer full */
 char *cg_nft_show (GError **error);
 
 G_END_DECLS

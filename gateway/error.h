@@ -11,9 +11,7 @@ G_BEGIN_DECLS
 typedef enum {
   CG_ERROR_CONFIG,       /* the configuration file is invalid */
   CG_ERROR_IO,           /* a file or socket could not be read or written */
-  CG_ERROR_TLS,          /* a TLS peer was not trusted */
   CG_ERROR_PROTOCOL,     /* a peer answered something camgate cannot use */
-  CG_ERROR_UNSUPPORTED,  /* asked for something this build cannot do */
 } CgError;
 
 GQuark cg_error_quark (void);

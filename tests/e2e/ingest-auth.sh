@@ -18,13 +18,8 @@ add_camera "$conf" 1
 start_camgate "$conf"
 wait_for "cam1 streaming" 30 camera_is cam1 streaming
 
-uplink_error_mentions() {
-  local e
-  e=$(uplink_field cam1 last_error)
-  [ -n "$e" ] && [ "$e" != null ] && grep -Eiq -- "$1" <<<"$e"
-}
 wait_for "the uplink to say the ingest refused the credentials" 30 \
-  uplink_error_mentions "refused the credentials"
+  uplink_error_mentions cam1 "refused the credentials"
 uplink_is_not cam1 up || fail "the uplink is up without credentials"
 [ "$(ingest_stat /live/cam1 frames)" = 0 ] || fail "the ingest recorded frames without credentials"
 note "without credentials: $(uplink_field cam1 last_error)"

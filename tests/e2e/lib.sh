@@ -872,6 +872,25 @@ uplink_ge() { num_ge "$(uplink_field "$1" "$2")" "$3"; }
 camera_has() { local v; v=$(camera_field "$1" "$2"); [ -n "$v" ] && [ "$v" != null ]; }
 uplink_has() { local v; v=$(uplink_field "$1" "$2"); [ -n "$v" ] && [ "$v" != null ]; }
 
+# uplink_error_mentions ID REGEX: the uplink's last_error is set and matches
+# REGEX (case-insensitive).
+uplink_error_mentions() {
+  local e
+  e=$(uplink_field "$1" last_error)
+  [ -n "$e" ] && [ "$e" != null ] && grep -Eiq -- "$2" <<<"$e"
+}
+
+# expect_down ID WHEN: camera ID is offline or connecting (not streaming),
+# else the test fails naming WHEN. The state is left in DOWN_STATE.
+DOWN_STATE=
+expect_down() {
+  DOWN_STATE=$(camera_state "$1")
+  case $DOWN_STATE in
+    offline | connecting) ;;
+    *) fail "$1 state is '$DOWN_STATE' $2, expected offline or connecting" ;;
+  esac
+}
+
 # num_ge A B: A and B integers, A >= B (anything else is false).
 num_ge() {
   [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ]

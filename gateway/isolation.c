@@ -4,16 +4,19 @@
 #include "isolation.h"
 
 #include "nft.h"
+#include "reporter.h"
 #include "ruleset.h"
 
 struct _CgIsolation {
   CgIsolationReadyFunc ready;
   gpointer ready_data;
   CgIsolationMode mode;
-  CgRulesSpec *spec;            /* what to apply; NULL for isolation = off */
+  CgRulesSpec *spec;            /* what to apply (under off: names the cameras in the reports
+                                 * of a table left from before); NULL for none */
   gboolean applied;
   char *last_error;
   guint retry_id;
+  CgReporter *reporter;
 };
 
 CgIsolation *
@@ -24,6 +27,7 @@ cg_isolation_new (CgIsolationReadyFunc ready, gpointer user_data)
   iso->ready = ready;
   iso->ready_data = user_data;
   iso->mode = CG_ISOLATION_OFF;
+  iso->reporter = cg_reporter_new ();
   return iso;
 }
 
@@ -33,6 +37,7 @@ cg_isolation_free (CgIsolation *iso)
   if (!iso)
     return;
   g_clear_handle_id (&iso->retry_id, g_source_remove);
+  cg_reporter_free (iso->reporter);
   g_clear_pointer (&iso->spec, cg_rules_spec_free);
   g_free (iso->last_error);
   g_free (iso);
@@ -51,6 +56,7 @@ try_apply (CgIsolation *iso)
                cg_isolation_mode_to_string (iso->mode), ifaces);
     iso->applied = TRUE;
     g_clear_pointer (&iso->last_error, g_free);
+    cg_reporter_start (iso->reporter, iso->spec, iso->mode == CG_ISOLATION_ENFORCE);
     return TRUE;
   }
   /* A refused batch changed nothing: a seal applied before is still in force. */
@@ -71,6 +77,29 @@ on_retry (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* isolation = off installs nothing and removes nothing: a table left by an
+ * earlier run or by `camgate rules apply` stays in force until flushed, and
+ * its violations are still reported. */
+static void
+apply_off (CgIsolation *iso, const CgConfig *config)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean exists = FALSE;
+
+  if (!cg_nft_table_exists (&exists, &error))
+    iso->last_error = g_strdup (error->message);
+  iso->applied = exists;
+  if (!exists) {
+    cg_reporter_stop (iso->reporter);
+    g_warning ("isolation = off: the cameras are not sealed off");
+    return;
+  }
+  g_warning ("isolation = off, but table inet %s from before is still in force and "
+             "camgate leaves it: `camgate rules flush` removes it", CG_RULES_TABLE);
+  iso->spec = cg_rules_spec_from_config (config);
+  cg_reporter_start (iso->reporter, iso->spec, TRUE);
+}
+
 void
 cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
 {
@@ -80,8 +109,7 @@ cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
   g_clear_pointer (&iso->last_error, g_free);
 
   if (iso->mode == CG_ISOLATION_OFF) {
-    iso->applied = FALSE;
-    g_warning ("isolation = off: the cameras are not sealed off");
+    apply_off (iso, config);
     iso->ready (iso->ready_data);
     return;
   }
@@ -116,8 +144,6 @@ cg_isolation_build_status (CgIsolation *iso, JsonBuilder *b)
     json_builder_add_string_value (b, iso->last_error);
   else
     json_builder_add_null_value (b);
-  /* Violation reports are not part of this build yet. */
   json_builder_set_member_name (b, "violations");
-  json_builder_begin_array (b);
-  json_builder_end_array (b);
+  cg_reporter_build_status (iso->reporter, b);
 }

@@ -159,6 +159,44 @@ format_uplinks (GString *out, JsonArray *uplinks)
   }
 }
 
+/* "tcp/23", "icmp", "tcp (12 ports)" */
+static char *
+violation_what (JsonObject *v)
+{
+  const char *proto = str_or (v, "proto", "?");
+  JsonNode *port = json_object_get_member (v, "dport");
+
+  if (port && JSON_NODE_HOLDS_VALUE (port))
+    return g_strdup_printf ("%s/%" G_GINT64_FORMAT, proto, json_node_get_int (port));
+  if (json_object_has_member (v, "ports"))
+    return g_strdup_printf ("%s (%" G_GINT64_FORMAT " ports)", proto, int_or (v, "ports"));
+  return g_strdup (proto);
+}
+
+static void
+format_violations (GString *out, JsonArray *violations)
+{
+  if (json_array_get_length (violations) == 0) {
+    g_string_append (out, "no violations in the last hour\n");
+    return;
+  }
+  g_string_append_printf (out, "\n%-20s %-24s %-16s %-24s %10s %-12s %s\n", "SOURCE", "SRC",
+                          "WHAT", "TO", "PACKETS", "PATTERN", "LAST SEEN");
+  for (guint i = 0; i < json_array_get_length (violations); i++) {
+    JsonObject *v = json_array_get_object_element (violations, i);
+    g_autofree char *what = violation_what (v);
+    gint64 destinations = int_or (v, "destinations");
+    g_autofree char *to = destinations > 1
+        ? g_strdup_printf ("%" G_GINT64_FORMAT " destinations", destinations)
+        : g_strdup (str_or (v, "dst", "?"));
+
+    g_string_append_printf (out, "%-20s %-24s %-16s %-24s %10" G_GINT64_FORMAT " %-12s %s\n",
+                            str_or (v, "camera", str_or (v, "mac", "(unknown)")),
+                            str_or (v, "src", "(many)"), what, to, int_or (v, "packets"),
+                            str_or (v, "pattern", "-"), str_or (v, "last_seen", "?"));
+  }
+}
+
 char *
 cg_status_format_text (JsonNode *root, GError **error)
 {
@@ -188,6 +226,9 @@ cg_status_format_text (JsonNode *root, GError **error)
     g_string_append_printf (out, "\nisolation: %s, %s\n", str_or (iso, "mode", "?"),
                             json_object_get_boolean_member_with_default (iso, "applied", FALSE)
                             ? "applied" : "NOT applied");
+    if (json_object_has_member (iso, "violations") &&
+        JSON_NODE_HOLDS_ARRAY (json_object_get_member (iso, "violations")))
+      format_violations (out, json_object_get_array_member (iso, "violations"));
   }
   return g_string_free (out, FALSE);
 }

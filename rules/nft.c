@@ -30,9 +30,8 @@
 
 #define ANSWER_TIMEOUT_MS 5000
 
-/* transfer full: a netlink socket bound to the netfilter subsystem */
-static struct mnl_socket *
-open_socket (GError **error)
+struct mnl_socket *
+cg_nft_socket_open (GError **error)
 {
   struct mnl_socket *nl = mnl_socket_open (NETLINK_NETFILTER);
 
@@ -187,7 +186,7 @@ cg_nft_apply (GBytes *batch, GError **error)
     nlh->nlmsg_flags |= NLM_F_ACK;
     expected++;
   }
-  if (!(nl = open_socket (error)))
+  if (!(nl = cg_nft_socket_open (error)))
     return FALSE;
   size_buffers (nl, len, expected);
   if (mnl_socket_sendto (nl, copy, len) < 0) {
@@ -326,7 +325,7 @@ on_counter (const struct nlmsghdr *nlh, void *data)
 gboolean
 cg_nft_table_exists (gboolean *exists, GError **error)
 {
-  struct mnl_socket *nl = open_socket (error);
+  struct mnl_socket *nl = cg_nft_socket_open (error);
   Listing l = { NULL, 0 };
   g_autoptr (GError) local = NULL;
 
@@ -358,7 +357,7 @@ cg_nft_show (GError **error)
     return NULL;
   if (!exists)
     return g_strdup ("table inet " CG_RULES_TABLE ": not installed\n");
-  if (!(nl = open_socket (error)))
+  if (!(nl = cg_nft_socket_open (error)))
     return NULL;
   g_string_append (out, "table inet " CG_RULES_TABLE " (stays in force when camgate stops; "
                    "camgate rules flush removes it)\n");

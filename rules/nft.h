@@ -7,6 +7,12 @@
 
 G_BEGIN_DECLS
 
+struct mnl_socket;
+
+/* A netlink socket bound to the netfilter subsystem, or NULL with @error
+ * saying why (root is needed). transfer full: mnl_socket_close() */
+struct mnl_socket *cg_nft_socket_open (GError **error);
+
 /* Sends @batch and reads the kernel's answer to every message. The kernel
  * commits all or nothing: on failure nothing changed, and @error names the
  * object that was refused ("set violations4: Operation not supported"). */

@@ -30,7 +30,6 @@
 
 #define DEFAULT_PRIORITY (NF_IP_PRI_FILTER - 10)
 #define DEFAULT_DYNAMIC_SET_SIZE 65535
-#define DEFAULT_VIOLATION_TIMEOUT_MS (3600 * 1000)
 #define DEFAULT_NEWCONN_TIMEOUT_MS (10 * 1000)
 #define DEFAULT_NEWCONN_RATE 50         /* new connections per second and camera, and burst */
 #define DEFAULT_LOG_RATE 50             /* log lines per second */
@@ -281,7 +280,7 @@ put_dynamic_sets (CgRulesBatch *b)
                                                      CG_DT_INET_PROTOCOL), CG_DT_INET_SERVICE),
                          2 * f->addr_len + CG_RULE_REG_ROUND (1) + CG_RULE_REG_ROUND (2),
                          CG_BYTEORDER_NONE, 0, DEFAULT_DYNAMIC_SET_SIZE,
-                         DEFAULT_VIOLATION_TIMEOUT_MS };
+                         CG_RULES_VIOLATION_TIMEOUT_MS };
 
     cg_rules_batch_put_set (b, &d, NULL, 0);
   }

@@ -79,6 +79,7 @@ G_BEGIN_DECLS
 
 #define CG_RULES_TABLE "camgate"
 #define CG_RULES_DEFAULT_NFLOG_GROUP 8423
+#define CG_RULES_VIOLATION_TIMEOUT_MS (3600 * 1000)   /* an attempt is reported for an hour */
 
 typedef struct {
   char *camera_id;

@@ -4,7 +4,8 @@
 # inet camgate is still in the gateway and cam1's probes to the Internet
 # still do not arrive; only `camgate rules flush` removes it, and then they
 # arrive again. `camgate rules apply` seals without the daemon, and
-# `camgate rules show` shows the table and a counter per camera.
+# `camgate rules show` shows the table and a counter per camera. camgate
+# started with isolation = off leaves that table in force and says so.
 #
 # The probes first prove, before any seal, that they arrive and are counted
 # at the cloud host; each run ends with sentinels the seal allows.
@@ -105,6 +106,18 @@ for w in camgate cam_cam1 cam_cam2; do
 done
 note "camgate rules show: $(wc -l <"$CG_WORK/rules-show.out") lines, naming table camgate, cam_cam1 and cam_cam2"
 probes blocked 1
+
+# 6. camgate with isolation = off leaves that table in force, says so, and
+# still reports what cam1 tries.
+start_camgate "$off_conf"
+wait_for "status to show the table left in force" 20 isolation_applied
+grep -q 'is still in force and camgate leaves it' "$CG_WORK/camgate.log" ||
+  fail "camgate under isolation = off does not say that the table is still in force"
+probes blocked 1
+wait_for "status to report cam1's telnet attempt" 5 \
+  violation_reported cam1 10.20.0.11 tcp 23 203.0.113.2 telnet-scan
+stop_camgate
+note "isolation = off with the table left in force: reported as applied, violations reported"
 
 rules flush
 camgate_table && fail "table inet camgate is still there after the second camgate rules flush"

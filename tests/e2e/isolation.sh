@@ -11,6 +11,9 @@
 # its capture work. Then with isolation = enforce, where not one packet of it
 # may arrive, and camgate's counter for the camera (cam_cam1; "unknown" for
 # cam1's IPv6 address, which the configuration does not name) must count it.
+# Within 5 s camgate's status reports each attempt, naming cam1 (its IPv6
+# address by cam1's MAC) and the botnet patterns; a Mirai-like SYN burst to a
+# whole /24 is one summarised entry per port.
 # Each run ends with sentinels the seal allows (DNS from the camera to the
 # gateway, a datagram from the gateway to the destination) that must be
 # seen, so a probe is never read before it had time to arrive. Throughout,
@@ -25,6 +28,7 @@ world_routed 2
 make_certs
 
 FPS=25
+CAM1_MAC=
 SCAN_PORTS=22,23,80,443,554,8080,8554
 
 start_camera 1 --audio none --fps $FPS
@@ -39,6 +43,7 @@ table ip camera {
 }
 EOF
 start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
+CAM1_MAC=$(ip -n "$(ns cam1)" -j link show eth0 | jq -r '.[0].address')
 
 off_conf=$CG_WORK/camgate.conf
 write_config "$off_conf"
@@ -124,8 +129,48 @@ probe_cam1() {
     num_ge "$c1" $((c0 + PROBE_AT_GW)) ||
       fail "$proto/$port from cam1 to $addr: counter $counter went from $c0 to $c1, expected +$PROBE_AT_GW (every probe packet that reached the gateway)"
     note "  counter $counter: $c0 -> $c1"
+    expect_violation "$proto" "$addr" "$port"
   fi
   [ -z "$old" ] || bridge_nf_call "$old" || true
+}
+
+# expect_violation PROTO ADDR PORT: within 5 s camgate's status reports
+# cam1's attempt on PROTO/PORT to ADDR (from its IPv6 address, which the
+# configuration does not name: as an unknown source with cam1's MAC), named
+# as the botnet pattern it is: Mirai's telnet ports, DNS to the Internet.
+expect_violation() {
+  local proto=$1 addr=$2 port=$3 cam=cam1 pattern=""
+  local src
+  src=$(host_addr cam1 "$(addr_family "$addr")")
+  [[ $addr != *:* ]] || cam=null
+  case $proto/$port in
+    tcp/23 | tcp/2323) pattern=telnet-scan ;;
+    udp/53) pattern=public-dns ;;
+  esac
+  wait_for "status to report $proto/$port from $src to $addr${pattern:+ as $pattern}" 5 \
+    violation_reported "$cam" "$src" "$proto" "$port" "$addr" "$pattern"
+  if [ "$cam" = null ]; then
+    jq -e --arg src "$src" --arg mac "$CAM1_MAC" \
+      'any(.isolation.violations[]; .src == $src and .mac == $mac)' "$CG_WORK/status.json" >/dev/null ||
+      fail "the violation from $src does not name cam1's MAC $CAM1_MAC: $(jq -c .isolation.violations "$CG_WORK/status.json")"
+  fi
+  note "  status reports it${pattern:+ as $pattern}"
+}
+
+# syn_burst PORTS: a Mirai-like SYN scan from cam1 of every address of the
+# cloud's /24 on PORTS, as fast as nmap goes.
+syn_burst() {
+  in_ns cam1 nmap -Pn -n -sS --max-retries 0 --max-rtt-timeout 100ms --min-rate 2000 \
+    -p "$1" 203.0.113.0/24 >"$CG_WORK/burst.out" 2>&1 ||
+    fail "nmap from cam1 failed: $(tail -n 3 "$CG_WORK/burst.out")"
+}
+
+# burst_reported PORT PATTERN: status has one entry for cam1's burst on
+# tcp/PORT with (nearly) the whole /24 as destinations, named PATTERN.
+burst_reported() {
+  cg_status | jq -e --argjson port "$1" --arg pattern "$2" '
+    any(.isolation.violations[]; .camera == "cam1" and .proto == "tcp" and .dport == $port and
+        .destinations >= 250 and .pattern == $pattern)' >/dev/null
 }
 
 # scan_cam1 WANT FROM: nmap from role FROM (cloud or lan) into cam1, with
@@ -207,6 +252,23 @@ done
 scan_cam1 blocked cloud
 scan_cam1 blocked lan
 camera_dns
+grep -Fq "[cam1] blocked tcp/23 to 203.0.113.2: " "$CG_WORK/camgate.log" ||
+  fail "camgate's log does not report cam1's telnet attempt: $(grep -F '[cam1]' "$CG_WORK/camgate.log")"
+
+# A Mirai-like SYN burst: one summarised entry per port, named; then a scan
+# of another port, named by its rate.
+syn_burst 23,2323
+for port in 23 2323; do
+  wait_for "status to report the SYN burst on tcp/$port as telnet-scan" 5 burst_reported $port telnet-scan
+done
+syn_burst 8080
+wait_for "status to report the scan of tcp/8080 as host-scan" 5 burst_reported 8080 host-scan
+grep -Eq '\[cam1\] blocked tcp/8080 to 2[0-9]{2} destinations .*\(host-scan\)' "$CG_WORK/camgate.log" ||
+  fail "camgate's log does not summarise the scan of tcp/8080: $(grep -F 'tcp/8080' "$CG_WORK/camgate.log")"
+note "SYN bursts from cam1: reported as telnet-scan (23, 2323) and host-scan (8080), one entry each"
+"$CAMGATE" status -c "$CG_CONF" >"$CG_WORK/status.txt" || fail "camgate status exited $?"
+grep -Eq '^cam1 +10\.20\.0\.11 +tcp/2323 +2[0-9]{2} destinations +[0-9]+ +telnet-scan ' "$CG_WORK/status.txt" ||
+  fail "camgate status (text) does not list the burst on tcp/2323: $(cat "$CG_WORK/status.txt")"
 
 # camgate's own pulls and pushes carried on under the seal.
 t1=$(cg_now_ms)

@@ -643,6 +643,19 @@ camgate_counter() {
     jq -r '.nftables[] | select(.counter) | .counter.packets' || true
 }
 
+# violation_reported CAMERA SRC PROTO DPORT DST [PATTERN]: camgate's status
+# lists a violation from SRC (camera CAMERA, or "null" for a source that is
+# no configured camera) on PROTO/DPORT with DST among its top destinations,
+# and with PATTERN if one is given.
+violation_reported() {
+  cg_status | jq -e --arg cam "$1" --arg src "$2" --arg proto "$3" --argjson port "$4" \
+    --arg dst "$5" --arg pattern "${6:-}" '
+      [.isolation.violations[] | select((.camera // "null") == $cam and .src == $src and
+        .proto == $proto and .dport == $port and
+        ([.top_destinations[].dst] | index($dst)) != null and
+        ($pattern == "" or .pattern == $pattern))] | length > 0' >/dev/null
+}
+
 # camgate_table: table inet camgate exists in the gateway.
 camgate_table() {
   in_ns gw nft list table inet camgate >/dev/null 2>&1

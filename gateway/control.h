@@ -8,8 +8,11 @@
 G_BEGIN_DECLS
 
 #define CG_CONTROL_SOCKET_NAME "control.sock"
+/* "allow CAMERA ADDR MINUTES": opens a temporary hole (camgate rules allow) */
+#define CG_CONTROL_ALLOW "allow"
 
-/* Answers @command ("status"); transfer full, or NULL for an unknown command. */
+/* Answers @command ("status", or CG_CONTROL_ALLOW and its arguments);
+ * transfer full, or NULL for an unknown command. */
 typedef JsonNode *(*CgControlHandler) (const char *command, gpointer user_data);
 
 typedef struct _CgControl CgControl;

@@ -82,14 +82,41 @@ reconcile (GPtrArray *old, const CgConfig *config, gboolean uplink_changed)
   return cameras;
 }
 
+/* "allow CAMERA ADDR MINUTES": the hole, or {"error": "..."} */
+static JsonNode *
+on_allow (CgDaemon *daemon, const char *camera, const char *peer, const char *minutes)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonBuilder) b = NULL;
+  guint64 n = 0;
+  JsonNode *hole;
+
+  if (!g_ascii_string_to_unsigned (minutes, 10, 0, G_MAXUINT, &n, &error))
+    g_prefix_error (&error, "--minutes: ");
+  else if ((hole = cg_isolation_allow (daemon->isolation, camera, peer, (guint) n, &error)))
+    return hole;
+  g_warning ("[%s] camgate rules allow refused: %s", camera, error->message);
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, error->message);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 static JsonNode *
 on_control (const char *command, gpointer data)
 {
   CgDaemon *daemon = data;
 
+  g_auto (GStrv) words = NULL;
+
   if (g_str_equal (command, "status"))
     return cg_status_build (daemon->config, daemon->cameras, daemon->isolation,
                             daemon->started_us);
+  words = g_strsplit (command, " ", 0);
+  if (g_strv_length (words) == 4 && g_str_equal (words[0], CG_CONTROL_ALLOW))
+    return on_allow (daemon, words[1], words[2], words[3]);
   return NULL;
 }
 

@@ -28,7 +28,15 @@ void cg_isolation_apply (CgIsolation *iso, const CgConfig *config);
 /* FALSE while enforce is configured and the seal is not in force. */
 gboolean cg_isolation_may_stream (CgIsolation *iso);
 
-/* Adds "mode", "applied", "last_error" and "violations" to an open object. */
+/* `camgate rules allow`: opens a hole in the seal in force so that @peer
+ * may reach camera @camera_id and the camera answer it, for @minutes; the
+ * kernel closes it on time. Returns the hole as status shows it, or NULL
+ * with @error saying what is wrong. transfer full */
+JsonNode *cg_isolation_allow (CgIsolation *iso, const char *camera_id, const char *peer,
+                              guint minutes, GError **error);
+
+/* Adds "mode", "applied", "last_error", "holes" and "violations" to an open
+ * object. */
 void cg_isolation_build_status (CgIsolation *iso, JsonBuilder *b);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <gst/gst.h>
 
 #include "control.h"
@@ -35,6 +36,8 @@ static const char usage_text[] =
   "  status [--json] [-c FILE]     show the state of the running daemon\n"
   "  check -c FILE                 validate a configuration file\n"
   "  rules apply|show|flush -c FILE  manage the isolation rules\n"
+  "  rules allow --camera ID --from ADDR --minutes N [-c FILE]\n"
+  "                                open a temporary hole to one camera\n"
   "\n"
   "  camgate COMMAND --help        options of one command\n"
   "  camgate --version             version\n"
@@ -53,6 +56,9 @@ static char *opt_config;
 static gboolean opt_json;
 static gboolean opt_verbose;
 static char *opt_runtime_dir;
+static char *opt_camera;
+static char *opt_from;
+static int opt_minutes;
 
 static const GOptionEntry config_entry[] = {
   { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
@@ -114,9 +120,14 @@ static const Command commands[] = {
   { "check", NULL, "Validates a configuration file without running anything: exit 0, or 1\n"
     "with FILE:LINE: message. Warnings (unknown keys, unsupported ones) go to stderr.",
     cmd_check },
-  { "rules", "apply|show|flush", "Applies the configuration's nftables isolation ruleset "
+  { "rules", "apply|show|flush|allow", "Applies the configuration's nftables isolation ruleset "
     "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
-    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.",
+    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.\n"
+    "\n"
+    "allow --camera ID --from ADDR --minutes N opens a temporary hole: ADDR may reach\n"
+    "camera ID (its web page, say) and the camera may answer, for N minutes (1 to 1440);\n"
+    "the kernel closes it on time. Through the daemon when it runs (it logs the hole\n"
+    "and shows it in status), else straight into the table in force.",
     cmd_rules },
 };
 
@@ -255,16 +266,125 @@ rules_flush (void)
   return EXIT_SUCCESS;
 }
 
+static void
+print_hole (JsonObject *hole)
+{
+  g_print ("hole open: %s may reach camera %s (%s), and the camera answer it, until %s "
+           "(%" G_GINT64_FORMAT " s)\n", json_object_get_string_member (hole, "from"),
+           json_object_get_string_member (hole, "camera"),
+           json_object_get_string_member (hole, "camera_address"),
+           json_object_get_string_member (hole, "expires"),
+           json_object_get_int_member (hole, "expires_in_s"));
+}
+
+/* No daemon runs: the hole goes straight into the table in force. */
+static int
+allow_without_daemon (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
+  g_autoptr (CgRulesSpec) spec = NULL;
+  g_autoptr (CgRulesHole) hole = NULL;
+  g_autoptr (GBytes) batch = NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) until = NULL;
+  g_autofree char *until_text = NULL;
+  gboolean exists = FALSE;
+
+  if (!config) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  spec = cg_rules_spec_from_config (config);
+  if (!(hole = cg_rules_hole_new (spec, opt_camera, opt_from, (guint) opt_minutes, &error)) ||
+      !cg_nft_table_exists (&exists, &error)) {
+    g_printerr ("camgate rules allow: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  if (!exists) {
+    g_printerr ("camgate rules allow: table inet " CG_RULES_TABLE " is not in force: there is "
+                "no seal to open a hole in\n");
+    return EXIT_FAILURE;
+  }
+  batch = cg_ruleset_build_hole (hole, (guint32) g_get_real_time ());
+  if (!cg_nft_apply (batch, &error)) {
+    g_printerr ("camgate rules allow: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  until = g_date_time_add_minutes (now, opt_minutes);
+  until_text = g_date_time_format_iso8601 (until);
+  g_print ("hole open: %s may reach camera %s, and the camera answer it, until %s "
+           "(no camgate daemon runs: camgate adopts the hole when it starts)\n",
+           opt_from, opt_camera, until_text);
+  return EXIT_SUCCESS;
+}
+
+static int
+rules_allow (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) answer = NULL;
+  g_autofree char *runtime_dir = NULL, *request = NULL;
+  JsonObject *o;
+
+  if (!opt_camera || !opt_from || opt_minutes <= 0) {
+    g_printerr ("camgate rules allow: --camera, --from and --minutes (above 0) are required\n"
+                "Try 'camgate rules --help'.\n");
+    return EXIT_USAGE;
+  }
+  if (strchr (opt_camera, ' ') || strchr (opt_from, ' ')) {
+    g_printerr ("camgate rules allow: --camera and --from take one word each\n");
+    return EXIT_USAGE;
+  }
+  if (!(runtime_dir = cg_config_read_runtime_dir (config_path (), &error))) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  request = g_strdup_printf (CG_CONTROL_ALLOW " %s %s %d", opt_camera, opt_from, opt_minutes);
+  if (!(answer = cg_control_request (runtime_dir, request, &error))) {
+    if (error->code == CG_ERROR_IO)
+      return allow_without_daemon ();
+    g_printerr ("camgate rules allow: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  o = JSON_NODE_HOLDS_OBJECT (answer) ? json_node_get_object (answer) : NULL;
+  if (!o || json_object_has_member (o, "error") || !json_object_has_member (o, "from")) {
+    g_printerr ("camgate rules allow: %s\n", o && json_object_has_member (o, "error")
+                ? json_object_get_string_member (o, "error") : "the daemon's answer is no hole");
+    return EXIT_FAILURE;
+  }
+  print_hole (o);
+  return EXIT_SUCCESS;
+}
+
 static int
 cmd_rules (int argc, char **argv)
 {
-  if (!parse_options (&commands[3], NULL, &argc, &argv))
+  const GOptionEntry entries[] = {
+    { "camera", 0, 0, G_OPTION_ARG_STRING, &opt_camera, "allow: the camera's id", "ID" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from,
+      "allow: the address that may reach it", "ADDR" },
+    { "minutes", 0, 0, G_OPTION_ARG_INT, &opt_minutes, "allow: how long the hole stays open",
+      "N" },
+    { NULL }
+  };
+
+  if (!parse_options (&commands[3], entries, &argc, &argv))
     return EXIT_USAGE;
-  if (argc != 2 || !g_strv_contains ((const char *const[]) { "apply", "show", "flush", NULL },
-                                     argv[1])) {
-    g_printerr ("camgate rules: expected apply, show or flush\nTry 'camgate rules --help'.\n");
+  if (argc != 2 ||
+      !g_strv_contains ((const char *const[]) { "apply", "show", "flush", "allow", NULL },
+                        argv[1])) {
+    g_printerr ("camgate rules: expected apply, show, flush or allow\n"
+                "Try 'camgate rules --help'.\n");
     return EXIT_USAGE;
   }
+  if (!g_str_equal (argv[1], "allow") && (opt_camera || opt_from || opt_minutes)) {
+    g_printerr ("camgate rules %s: --camera, --from and --minutes belong to allow\n"
+                "Try 'camgate rules --help'.\n", argv[1]);
+    return EXIT_USAGE;
+  }
+  if (g_str_equal (argv[1], "allow"))
+    return rules_allow ();
   if (g_str_equal (argv[1], "apply"))
     return rules_apply ();
   if (g_str_equal (argv[1], "show"))

@@ -174,6 +174,18 @@ violation_what (JsonObject *v)
 }
 
 static void
+format_holes (GString *out, JsonArray *holes)
+{
+  for (guint i = 0; i < json_array_get_length (holes); i++) {
+    JsonObject *h = json_array_get_object_element (holes, i);
+
+    g_string_append_printf (out, "temporary hole: %s may reach camera %s (%s) until %s\n",
+                            str_or (h, "from", "?"), str_or (h, "camera", "?"),
+                            str_or (h, "camera_address", "?"), str_or (h, "expires", "?"));
+  }
+}
+
+static void
 format_violations (GString *out, JsonArray *violations)
 {
   if (json_array_get_length (violations) == 0) {
@@ -226,6 +238,9 @@ cg_status_format_text (JsonNode *root, GError **error)
     g_string_append_printf (out, "\nisolation: %s, %s\n", str_or (iso, "mode", "?"),
                             json_object_get_boolean_member_with_default (iso, "applied", FALSE)
                             ? "applied" : "NOT applied");
+    if (json_object_has_member (iso, "holes") &&
+        JSON_NODE_HOLDS_ARRAY (json_object_get_member (iso, "holes")))
+      format_holes (out, json_object_get_array_member (iso, "holes"));
     if (json_object_has_member (iso, "violations") &&
         JSON_NODE_HOLDS_ARRAY (json_object_get_member (iso, "violations")))
       format_violations (out, json_object_get_array_member (iso, "violations"));

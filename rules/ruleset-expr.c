@@ -84,11 +84,12 @@ set_new (const char *name, guint32 id)
  * elements 1, 2, ...: the kernel ignores the number, but it writes, and
  * libnftnl parses, NFTA_LIST_ELEM, so the batch parses back as it is sent. */
 static void
-put_elements (CgRulesBatch *b, const char *set, guint32 set_id, const CgRulesElem *elems,
-              guint n)
+put_elements (CgRulesBatch *b, guint16 type, const char *set, guint32 set_id,
+              const CgRulesElem *elems, guint n)
 {
   struct nftnl_set *s = set_new (set, set_id);
-  struct nlmsghdr *nlh = cg_rules_batch_msg (b, NFT_MSG_NEWSETELEM, NLM_F_CREATE);
+  struct nlmsghdr *nlh = cg_rules_batch_msg (b, type,
+                                             type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
   struct nlattr *list;
 
   nftnl_set_elems_nlmsg_build_payload (nlh, s);     /* no elements: the set's names */
@@ -138,8 +139,17 @@ cg_rules_batch_put_set (CgRulesBatch *b, const CgRulesSetDesc *d, const CgRulesE
   nftnl_set_free (s);
 
   for (guint i = 0; i < n; i += ELEMS_PER_MESSAGE)
-    put_elements (b, d->name, id, elems + i, MIN (ELEMS_PER_MESSAGE, n - i));
+    put_elements (b, NFT_MSG_NEWSETELEM, d->name, id, elems + i, MIN (ELEMS_PER_MESSAGE, n - i));
   return id;
+}
+
+void
+cg_rules_batch_put_elements (CgRulesBatch *b, guint16 type, const char *name,
+                             const CgRulesElem *elems, guint n)
+{
+  /* The kernel finds an existing set by name; id 0 names none in this batch. */
+  for (guint i = 0; i < n; i += ELEMS_PER_MESSAGE)
+    put_elements (b, type, name, 0, elems + i, MIN (ELEMS_PER_MESSAGE, n - i));
 }
 
 guint32

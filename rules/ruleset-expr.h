@@ -76,6 +76,10 @@ GBytes *cg_rules_batch_finish (CgRulesBatch *b);
  * message). Returns the set's id in this batch. */
 guint32 cg_rules_batch_put_set (CgRulesBatch *b, const CgRulesSetDesc *d,
                                 const CgRulesElem *elems, guint n);
+/* NEWSETELEM or DELSETELEM (@type) for @n @elems of set @name, which the
+ * table already has. */
+void cg_rules_batch_put_elements (CgRulesBatch *b, guint16 type, const char *name,
+                                  const CgRulesElem *elems, guint n);
 /* The constant set of one rule, { a, b, ... }: @n keys of @key_len bytes
  * each. Returns its id, by which the rule's lookup finds it. */
 guint32 cg_rules_batch_put_anonymous_set (CgRulesBatch *b, guint32 key_type, guint32 key_len,

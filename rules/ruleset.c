@@ -696,3 +696,79 @@ cg_ruleset_build_flush (guint32 seq)
   put_table (&b, NFT_MSG_DELTABLE, 0);
   return cg_rules_batch_finish (&b);
 }
+
+CgRulesHole *
+cg_rules_hole_new (const CgRulesSpec *spec, const char *camera_id, const char *peer,
+                   guint minutes, GError **error)
+{
+  const CgRulesCamera *cam = NULL;
+  g_autoptr (GInetAddress) address = NULL;
+  CgRulesHole *hole;
+
+  if (minutes < 1 || minutes > CG_RULES_HOLE_MAX_MINUTES) {
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--minutes %u: a hole stays open from 1 to "
+                 "%d minutes", minutes, CG_RULES_HOLE_MAX_MINUTES);
+    return NULL;
+  }
+  for (guint i = 0; spec->cameras && i < spec->cameras->len && !cam; i++) {
+    const CgRulesCamera *c = g_ptr_array_index (spec->cameras, i);
+    if (g_str_equal (c->camera_id, camera_id))
+      cam = c;
+  }
+  if (!cam) {
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "camera \"%s\" has no IP address in the "
+                 "configuration (no camera has that id, or its url names a host): a hole is "
+                 "opened to a camera's address", camera_id);
+    return NULL;
+  }
+  if (!(address = g_inet_address_new_from_string (peer))) {
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from \"%s\" is not an IP address", peer);
+    return NULL;
+  }
+  if (g_inet_address_get_family (address) != g_inet_address_get_family (cam->address)) {
+    g_autofree char *camera = g_inet_address_to_string (cam->address);
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from %s and camera %s's address %s are "
+                 "not both IPv4 or both IPv6", peer, camera_id, camera);
+    return NULL;
+  }
+  for (guint i = 0; i < spec->cameras->len; i++) {
+    const CgRulesCamera *c = g_ptr_array_index (spec->cameras, i);
+    if (g_inet_address_equal (c->address, address)) {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from %s is camera %s's address: "
+                   "cameras may never reach each other", peer, c->camera_id);
+      return NULL;
+    }
+  }
+  hole = g_new0 (CgRulesHole, 1);
+  hole->camera_id = g_strdup (camera_id);
+  hole->camera = g_object_ref (cam->address);
+  hole->peer = g_steal_pointer (&address);
+  hole->timeout_ms = (guint64) minutes * 60 * 1000;
+  return hole;
+}
+
+void
+cg_rules_hole_free (CgRulesHole *hole)
+{
+  hole_free (hole);
+}
+
+GBytes *
+cg_ruleset_build_hole (const CgRulesHole *hole, guint32 seq)
+{
+  const Family *f = &families[g_inet_address_get_family (hole->camera) ==
+                              G_SOCKET_FAMILY_IPV4 ? 0 : 1];
+  CgRulesElem key = { 0 }, with_timeout;
+  CgRulesBatch b;
+
+  elem_append_address (&key, hole->camera);
+  elem_append_address (&key, hole->peer);
+  with_timeout = key;
+  with_timeout.timeout_ms = hole->timeout_ms;
+  /* Add (nothing if it is open), delete, add: open with the full time. */
+  cg_rules_batch_init (&b, seq);
+  cg_rules_batch_put_elements (&b, NFT_MSG_NEWSETELEM, f->allow, &with_timeout, 1);
+  cg_rules_batch_put_elements (&b, NFT_MSG_DELSETELEM, f->allow, &key, 1);
+  cg_rules_batch_put_elements (&b, NFT_MSG_NEWSETELEM, f->allow, &with_timeout, 1);
+  return cg_rules_batch_finish (&b);
+}

@@ -113,6 +113,22 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesSpec, cg_rules_spec_free)
  * or not it existed. NULL with @error if @spec cannot be expressed (an
  * interface name too long). transfer full */
 GBytes *cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error);
+#define CG_RULES_HOLE_MAX_MINUTES (24 * 60)
+
+/* A hole for `camgate rules allow`: @peer (an IP address) may reach camera
+ * @camera_id of @spec and the camera may answer, for @minutes. NULL with
+ * @error naming what is wrong: no such camera or no address for it, @peer
+ * no address, of the other family or another camera's, @minutes out of
+ * 1..CG_RULES_HOLE_MAX_MINUTES. transfer full */
+CgRulesHole *cg_rules_hole_new (const CgRulesSpec *spec, const char *camera_id,
+                                const char *peer, guint minutes, GError **error);
+void cg_rules_hole_free (CgRulesHole *hole);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesHole, cg_rules_hole_free)
+
+/* The batch that opens @hole in the table in force for its full time (or
+ * restarts its time if it is open); the kernel closes it when the time is
+ * up. transfer full */
+GBytes *cg_ruleset_build_hole (const CgRulesHole *hole, guint32 seq);
 /* The batch that removes camgate's tables, whether or not they exist. transfer full */
 GBytes *cg_ruleset_build_flush (guint32 seq);
 

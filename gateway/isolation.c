@@ -5,6 +5,13 @@
 
 #include "nft.h"
 #include "ruleset.h"
+#include "watch.h"
+
+/* Another tool altered the table: one restore for a burst of changes, soon
+ * enough to stay within the 2 s DESIGN.md promises, and at most one a
+ * second while a tool keeps fighting camgate for the table. */
+#define RESTORE_DELAY_MS 200
+#define RESTORE_MIN_INTERVAL_US G_USEC_PER_SEC
 
 struct _CgIsolation {
   CgIsolationReadyFunc ready;
@@ -14,6 +21,9 @@ struct _CgIsolation {
   gboolean applied;
   char *last_error;
   guint retry_id;
+  CgWatch *watch;               /* while mode != off */
+  guint restore_id;
+  gint64 last_restore_us;       /* monotonic */
 };
 
 CgIsolation *
@@ -33,6 +43,8 @@ cg_isolation_free (CgIsolation *iso)
   if (!iso)
     return;
   g_clear_handle_id (&iso->retry_id, g_source_remove);
+  g_clear_handle_id (&iso->restore_id, g_source_remove);
+  g_clear_pointer (&iso->watch, cg_watch_free);
   g_clear_pointer (&iso->spec, cg_rules_spec_free);
   g_free (iso->last_error);
   g_free (iso);
@@ -71,15 +83,63 @@ on_retry (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_restore (gpointer data)
+{
+  CgIsolation *iso = data;
+
+  iso->last_restore_us = g_get_monotonic_time ();
+  if (try_apply (iso)) {
+    iso->restore_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  g_warning ("isolation = %s: the ruleset could not be restored: %s (retrying in %d s)",
+             cg_isolation_mode_to_string (iso->mode), iso->last_error, CG_ISOLATION_RETRY_S);
+  iso->restore_id = g_timeout_add_seconds (CG_ISOLATION_RETRY_S, on_restore, iso);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_altered (const char *what, gpointer data)
+{
+  CgIsolation *iso = data;
+  gint64 since = g_get_monotonic_time () - iso->last_restore_us;
+  guint delay_ms = RESTORE_DELAY_MS;
+
+  if (iso->restore_id) {
+    g_debug ("%s: a restore is already due", what);
+    return;
+  }
+  g_warning ("%s: restoring", what);
+  if (since < RESTORE_MIN_INTERVAL_US)
+    delay_ms = MAX (delay_ms, (RESTORE_MIN_INTERVAL_US - since) / 1000);
+  iso->restore_id = g_timeout_add (delay_ms, on_restore, iso);
+}
+
+/* Restores the table whenever another tool alters it, from now on. */
+static void
+watch_start (CgIsolation *iso)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (iso->watch)
+    return;
+  if (!(iso->watch = cg_watch_new (on_altered, iso, &error)))
+    g_warning ("isolation = %s: %s; if another tool deletes or alters the table, camgate "
+               "will not restore it", cg_isolation_mode_to_string (iso->mode), error->message);
+}
+
 void
 cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
 {
   g_clear_handle_id (&iso->retry_id, g_source_remove);
+  g_clear_handle_id (&iso->restore_id, g_source_remove);
   g_clear_pointer (&iso->spec, cg_rules_spec_free);
   iso->mode = config->isolation;
   g_clear_pointer (&iso->last_error, g_free);
 
   if (iso->mode == CG_ISOLATION_OFF) {
+    g_clear_pointer (&iso->watch, cg_watch_free);
     iso->applied = FALSE;
     g_warning ("isolation = off: the cameras are not sealed off");
     iso->ready (iso->ready_data);
@@ -89,6 +149,7 @@ cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
   if (!try_apply (iso))
     g_warning ("isolation = %s: the ruleset could not be applied: %s",
                cg_isolation_mode_to_string (iso->mode), iso->last_error);
+  watch_start (iso);
   if (cg_isolation_may_stream (iso)) {
     iso->ready (iso->ready_data);
     return;

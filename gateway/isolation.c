@@ -3,6 +3,7 @@
 
 #include "isolation.h"
 
+#include "conntrack.h"
 #include "nft.h"
 #include "ruleset.h"
 #include "watch.h"
@@ -50,6 +51,24 @@ cg_isolation_free (CgIsolation *iso)
   g_free (iso);
 }
 
+/* Under enforce, a camera's connections opened before the seal go. */
+static void
+cut_connections (CgIsolation *iso)
+{
+  g_autoptr (GError) error = NULL;
+  guint n;
+
+  if (iso->mode != CG_ISOLATION_ENFORCE)
+    return;
+  if (!cg_conntrack_cut (iso->spec, &n, &error))
+    g_warning ("isolation = enforce: the cameras' connections opened before the seal may "
+               "still be open (%u cut): %s", n, error->message);
+  else if (n > 0)
+    g_message ("isolation = enforce: cut %u connection(s) the cameras had open before the seal", n);
+  else
+    g_debug ("isolation = enforce: the cameras had no connection open to cut");
+}
+
 /* One attempt. TRUE when the ruleset is in force. */
 static gboolean
 try_apply (CgIsolation *iso)
@@ -63,6 +82,7 @@ try_apply (CgIsolation *iso)
                cg_isolation_mode_to_string (iso->mode), ifaces);
     iso->applied = TRUE;
     g_clear_pointer (&iso->last_error, g_free);
+    cut_connections (iso);
     return TRUE;
   }
   /* A refused batch changed nothing: a seal applied before is still in force. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <gst/gst.h>
 
+#include "conntrack.h"
 #include "control.h"
 #include "daemon.h"
 #include "error.h"
@@ -116,7 +117,8 @@ static const Command commands[] = {
     cmd_check },
   { "rules", "apply|show|flush", "Applies the configuration's nftables isolation ruleset "
     "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
-    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.",
+    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.\n"
+    "Under enforce, apply also cuts the connections the cameras had open before.",
     cmd_rules },
 };
 
@@ -205,6 +207,7 @@ rules_apply (void)
   g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
   g_autoptr (CgRulesSpec) spec = NULL;
   g_autoptr (GBytes) batch = NULL;
+  guint n_cut = 0;
 
   if (!config) {
     g_printerr ("%s\n", error->message);
@@ -224,6 +227,15 @@ rules_apply (void)
   g_print ("table inet " CG_RULES_TABLE " applied (isolation = %s, %u camera address(es)); "
            "it stays until camgate rules flush\n",
            cg_isolation_mode_to_string (config->isolation), spec->cameras->len);
+  /* monitor must break nothing: only enforce cuts what was open before. */
+  if (config->isolation != CG_ISOLATION_ENFORCE)
+    return EXIT_SUCCESS;
+  if (!cg_conntrack_cut (spec, &n_cut, &error)) {
+    g_printerr ("camgate rules apply: the table is in force, but the cameras' connections "
+                "opened before it may still be open (%u cut): %s\n", n_cut, error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("cut %u connection(s) the cameras had open before the seal\n", n_cut);
   return EXIT_SUCCESS;
 }
 

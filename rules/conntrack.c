@@ -270,6 +270,7 @@ delete_entry (struct mnl_socket *nl, const Doomed *d, guint32 seq)
 
   if (len > sizeof buf - nlh->nlmsg_len - 64)
     return EMSGSIZE;
+  memset (mnl_nlmsg_get_payload_tail (nlh), 0, MNL_ALIGN (len));
   memcpy (mnl_nlmsg_get_payload_tail (nlh), tuple, len);
   nlh->nlmsg_len += MNL_ALIGN (len);
   if (d->has_zone)

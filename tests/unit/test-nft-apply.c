@@ -71,6 +71,7 @@ with_missing_set (GBytes *batch)
   struct nlmsghdr *rule;
   int left = len;
 
+  memset (buf, 0, sizeof buf);  /* libnftnl leaves padding as it finds it */
   for (; mnl_nlmsg_ok (nlh, left); nlh = mnl_nlmsg_next (nlh, &left))
     end = nlh;
   g_assert_nonnull (end);

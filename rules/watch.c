@@ -6,7 +6,9 @@
  * the pid is the committing thread's). The watch notes which of camgate's
  * tables the transaction's objects belong to and, at its NEWGEN, calls back
  * unless a thread of this process committed it: camgate's own applies never
- * call back. Packets that update a dynamic set (`update @violations4`) and
+ * call back. The kernel gives that pid as the initial PID namespace sees it:
+ * in a PID namespace of its own, camgate would take its own commits for
+ * another process's (the daemon then restores at most once a second). Packets that update a dynamic set (`update @violations4`) and
  * elements that time out send no NEWGEN (tests/e2e/tamper.sh checks that
  * no restore follows them).
  *

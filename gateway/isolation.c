@@ -5,12 +5,19 @@
 
 #include <sys/socket.h>
 
+#include "conntrack.h"
 #include "error.h"
-
 #include "nft.h"
 #include "reporter.h"
 #include "ruleset.h"
 #include "sets.h"
+#include "watch.h"
+
+/* Another tool altered the table: one restore for a burst of changes, soon
+ * enough to stay within the 2 s DESIGN.md promises, and at most one a
+ * second while a tool keeps fighting camgate for the table. */
+#define RESTORE_DELAY_MS 200
+#define RESTORE_MIN_INTERVAL_US G_USEC_PER_SEC
 
 /* An open hole (`camgate rules allow`): the kernel closes it on time; the
  * daemon keeps it across re-applies and says when it closed. */
@@ -32,6 +39,9 @@ struct _CgIsolation {
   guint retry_id;
   CgReporter *reporter;
   GPtrArray *holes;             /* element-type Hole */
+  CgWatch *watch;               /* while mode != off */
+  guint restore_id;
+  gint64 last_restore_us;       /* monotonic */
 };
 
 static void
@@ -71,6 +81,8 @@ cg_isolation_free (CgIsolation *iso)
   g_clear_handle_id (&iso->retry_id, g_source_remove);
   cg_reporter_free (iso->reporter);
   g_ptr_array_unref (iso->holes);
+  g_clear_handle_id (&iso->restore_id, g_source_remove);
+  g_clear_pointer (&iso->watch, cg_watch_free);
   g_clear_pointer (&iso->spec, cg_rules_spec_free);
   g_free (iso->last_error);
   g_free (iso);
@@ -98,6 +110,24 @@ put_holes (CgIsolation *iso)
   }
 }
 
+/* Under enforce, a camera's connections opened before the seal go. */
+static void
+cut_connections (CgIsolation *iso)
+{
+  g_autoptr (GError) error = NULL;
+  guint n;
+
+  if (iso->mode != CG_ISOLATION_ENFORCE)
+    return;
+  if (!cg_conntrack_cut (iso->spec, &n, &error))
+    g_warning ("isolation = enforce: the cameras' connections opened before the seal may "
+               "still be open (%u cut): %s", n, error->message);
+  else if (n > 0)
+    g_message ("isolation = enforce: cut %u connection(s) the cameras had open before the seal", n);
+  else
+    g_debug ("isolation = enforce: the cameras had no connection open to cut");
+}
+
 /* One attempt. TRUE when the ruleset is in force. */
 static gboolean
 try_apply (CgIsolation *iso)
@@ -114,6 +144,7 @@ try_apply (CgIsolation *iso)
                cg_isolation_mode_to_string (iso->mode), ifaces);
     iso->applied = TRUE;
     g_clear_pointer (&iso->last_error, g_free);
+    cut_connections (iso);
     cg_reporter_start (iso->reporter, iso->spec, iso->mode == CG_ISOLATION_ENFORCE);
     return TRUE;
   }
@@ -250,15 +281,63 @@ apply_off (CgIsolation *iso, const CgConfig *config)
   cg_reporter_start (iso->reporter, iso->spec, TRUE);
 }
 
+static gboolean
+on_restore (gpointer data)
+{
+  CgIsolation *iso = data;
+
+  iso->last_restore_us = g_get_monotonic_time ();
+  if (try_apply (iso)) {
+    iso->restore_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  g_warning ("isolation = %s: the ruleset could not be restored: %s (retrying in %d s)",
+             cg_isolation_mode_to_string (iso->mode), iso->last_error, CG_ISOLATION_RETRY_S);
+  iso->restore_id = g_timeout_add_seconds (CG_ISOLATION_RETRY_S, on_restore, iso);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_altered (const char *what, gpointer data)
+{
+  CgIsolation *iso = data;
+  gint64 since = g_get_monotonic_time () - iso->last_restore_us;
+  guint delay_ms = RESTORE_DELAY_MS;
+
+  if (iso->restore_id) {
+    g_debug ("%s: a restore is already due", what);
+    return;
+  }
+  g_warning ("%s: restoring", what);
+  if (since < RESTORE_MIN_INTERVAL_US)
+    delay_ms = MAX (delay_ms, (RESTORE_MIN_INTERVAL_US - since) / 1000);
+  iso->restore_id = g_timeout_add (delay_ms, on_restore, iso);
+}
+
+/* Restores the table whenever another tool alters it, from now on. */
+static void
+watch_start (CgIsolation *iso)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (iso->watch)
+    return;
+  if (!(iso->watch = cg_watch_new (on_altered, iso, &error)))
+    g_warning ("isolation = %s: %s; if another tool deletes or alters the table, camgate "
+               "will not restore it", cg_isolation_mode_to_string (iso->mode), error->message);
+}
+
 void
 cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
 {
   g_clear_handle_id (&iso->retry_id, g_source_remove);
+  g_clear_handle_id (&iso->restore_id, g_source_remove);
   g_clear_pointer (&iso->spec, cg_rules_spec_free);
   iso->mode = config->isolation;
   g_clear_pointer (&iso->last_error, g_free);
 
   if (iso->mode == CG_ISOLATION_OFF) {
+    g_clear_pointer (&iso->watch, cg_watch_free);
     apply_off (iso, config);
     iso->ready (iso->ready_data);
     return;
@@ -268,6 +347,7 @@ cg_isolation_apply (CgIsolation *iso, const CgConfig *config)
   if (!try_apply (iso))
     g_warning ("isolation = %s: the ruleset could not be applied: %s",
                cg_isolation_mode_to_string (iso->mode), iso->last_error);
+  watch_start (iso);
   if (cg_isolation_may_stream (iso)) {
     iso->ready (iso->ready_data);
     return;

@@ -1,7 +1,8 @@
 /* The daemon's side of the isolation: applies the ruleset (rules/) at start
- * and on reload. Under enforce, cameras may stream only while the seal is in
- * force: when it cannot be applied, camgate streams nothing, says why, and
- * tries again. The rules stay in the kernel when camgate exits. */
+ * and on reload, and restores it within 2 s when another tool deletes or
+ * alters it (rules/watch.h). Under enforce, cameras may stream only while the
+ * seal is in force: when it cannot be applied, camgate streams nothing, says
+ * why, and tries again. The rules stay in the kernel when camgate exits. */
 #pragma once
 
 #include <json-glib/json-glib.h>

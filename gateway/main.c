@@ -7,6 +7,7 @@
 #include <string.h>
 #include <gst/gst.h>
 
+#include "conntrack.h"
 #include "control.h"
 #include "daemon.h"
 #include "error.h"
@@ -123,6 +124,7 @@ static const Command commands[] = {
   { "rules", "apply|show|flush|allow", "Applies the configuration's nftables isolation ruleset "
     "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
     "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.\n"
+    "Under enforce, apply also cuts the connections the cameras had open before.\n"
     "\n"
     "allow --camera ID --from ADDR --minutes N opens a temporary hole: ADDR may reach\n"
     "camera ID (its web page, say) and the camera may answer, for N minutes (1 to 1440);\n"
@@ -216,6 +218,7 @@ rules_apply (void)
   g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
   g_autoptr (CgRulesSpec) spec = NULL;
   g_autoptr (GBytes) batch = NULL;
+  guint n_cut = 0;
 
   if (!config) {
     g_printerr ("%s\n", error->message);
@@ -235,6 +238,15 @@ rules_apply (void)
   g_print ("table inet " CG_RULES_TABLE " applied (isolation = %s, %u camera address(es)); "
            "it stays until camgate rules flush\n",
            cg_isolation_mode_to_string (config->isolation), spec->cameras->len);
+  /* monitor must break nothing: only enforce cuts what was open before. */
+  if (config->isolation != CG_ISOLATION_ENFORCE)
+    return EXIT_SUCCESS;
+  if (!cg_conntrack_cut (spec, &n_cut, &error)) {
+    g_printerr ("camgate rules apply: the table is in force, but the cameras' connections "
+                "opened before it may still be open (%u cut): %s\n", n_cut, error->message);
+    return EXIT_FAILURE;
+  }
+  g_print ("cut %u connection(s) the cameras had open before the seal\n", n_cut);
   return EXIT_SUCCESS;
 }
 

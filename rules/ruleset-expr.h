@@ -19,6 +19,7 @@ enum {
   CG_DT_INET_PROTOCOL = 12,
   CG_DT_INET_SERVICE = 13,
   CG_DT_ICMP6_TYPE = 29,
+  CG_DT_PKTTYPE = 31,
   CG_DT_IFNAME = 41,
 };
 #define CG_DT_CONCAT(a, b) (((a) << 6) | (b))

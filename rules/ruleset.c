@@ -14,6 +14,7 @@
 #include "ruleset.h"
 
 #include <arpa/inet.h>
+#include <linux/if_packet.h>
 #include <netinet/icmp6.h>
 #include <string.h>
 
@@ -459,12 +460,32 @@ put_hole (CgRulesBatch *b, const char *chain, const Family *f, gboolean camera_i
   cg_rules_batch_put_rule (b, r);
 }
 
+/* meta pkttype { broadcast, multicast } drop: with bridge-nf-call-iptables
+ * on, a bridge's flooded copies of a camera's SSDP, MLD and router
+ * solicitations to the other camera ports cross the forward hook. They are
+ * dropped as noise, never counted as violations (the gateway's own copy
+ * goes to the input hook). Nothing routed is ever a link-layer broadcast. */
+static void
+put_flood_drop (CgRulesBatch *b, int verdict)
+{
+  static const guint8 types[] = { PACKET_BROADCAST, PACKET_MULTICAST };
+  guint32 id = cg_rules_batch_put_anonymous_set (b, CG_DT_PKTTYPE, 1, CG_BYTEORDER_HOST,
+                                                 types, G_N_ELEMENTS (types));
+  struct nftnl_rule *r = cg_rule_new ("camera_forward");
+
+  cg_rule_add_meta (r, NFT_META_PKTTYPE, NFT_REG_1);
+  cg_rule_add_lookup (r, NFT_REG_1, CG_RULES_ANON_SET, id, FALSE);
+  cg_rule_add_verdict (r, verdict, NULL);
+  cg_rules_batch_put_rule (b, r);
+}
+
 /* camera_forward and into_cameras; @verdict: NF_DROP, or NF_ACCEPT to monitor */
 static void
 put_forwarding (CgRulesBatch *b, int verdict)
 {
   struct nftnl_rule *r;
 
+  put_flood_drop (b, verdict);
   for (guint i = 0; i < G_N_ELEMENTS (families); i++)
     put_hole (b, "camera_forward", &families[i], TRUE);
   put_verdict_rule (b, "camera_forward", NFT_GOTO, "violation");

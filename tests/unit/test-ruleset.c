@@ -445,8 +445,9 @@ assert_sets (Parsed *p)
     g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_OBJ_TYPE), ==,
                       sets[i].flags & NFT_SET_OBJECT ? NFT_OBJECT_COUNTER : 0);
   }
-  /* ...and the anonymous sets of 7 rules: { nd-* }, 3 × udp dport { }, 4 × { tcp, udp } */
-  g_assert_cmpuint (g_hash_table_size (p->sets), ==, G_N_ELEMENTS (sets) + 8);
+  /* ...and the anonymous sets of 9 rules: { nd-* }, 3 × udp dport { }, 4 × { tcp, udp },
+   * { broadcast, multicast } */
+  g_assert_cmpuint (g_hash_table_size (p->sets), ==, G_N_ELEMENTS (sets) + 9);
   g_assert_cmpuint (count_elems (p, "violations4") + count_elems (p, "newconn6"), ==, 0);
 }
 
@@ -458,7 +459,7 @@ assert_chains (Parsed *p)
     { "forward", NF_INET_FORWARD, 2 },
     { "output", NF_INET_LOCAL_OUT, 1 },
     { "camera_to_gateway", -1, 10 },
-    { "camera_forward", -1, 3 },
+    { "camera_forward", -1, 4 },
     { "into_cameras", -1, 3 },
     { "violation", -1, 10 },
   };
@@ -587,6 +588,30 @@ assert_violation_rules (Parsed *p, int verdict)
   assert_verdict (expr_at (rule_at (p, "violation", 9), 0), verdict, NULL);
   assert_rule (p, "into_cameras", 2, "counter immediate");
   assert_verdict (expr_at (rule_at (p, "into_cameras", 2), 1), verdict, NULL);
+
+  /* meta pkttype { broadcast, multicast } drop: a bridge's floods, before
+   * anything is counted */
+  r = rule_at (p, "camera_forward", 0);
+  assert_rule (p, "camera_forward", 0, "meta lookup immediate");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_PKTTYPE);
+  {
+    g_autofree char *set = set_key (nftnl_expr_get_str (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET),
+                                    nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET_ID));
+    struct nftnl_set *s = g_hash_table_lookup (p->sets, set);
+    guint8 broadcast = 1, multicast = 2, host = 0, otherhost = 3;
+
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_KEY_TYPE), ==, 31);   /* pkttype */
+    g_assert_cmpuint (count_elems (p, set), ==, 2);
+    g_assert_nonnull (find_elem (p, set, &broadcast, 1));
+    g_assert_nonnull (find_elem (p, set, &multicast, 1));
+    g_assert_null (find_elem (p, set, &host, 1));
+    g_assert_null (find_elem (p, set, &otherhost, 1));
+  }
+  g_assert_false (nftnl_expr_is_set (expr_at (r, 1), NFTNL_EXPR_LOOKUP_FLAGS) &&
+                  nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_FLAGS));
+  assert_verdict (expr_at (r, 2), verdict, NULL);
+  assert_verdict (expr_at (rule_at (p, "camera_forward", 3), 0), NFT_GOTO, "violation");
 }
 
 static void

@@ -3,7 +3,7 @@
 
 #include "isolation.h"
 
-#include "nft.h"
+#include "apply.h"
 #include "ruleset.h"
 
 struct _CgIsolation {
@@ -43,9 +43,9 @@ static gboolean
 try_apply (CgIsolation *iso)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) batch = cg_ruleset_build (iso->spec, (guint32) g_get_real_time (), &error);
 
-  if (batch && cg_nft_apply (batch, &error)) {
+  /* Each attempt looks at the bridges again: ports added since get the flag. */
+  if (cg_rules_apply (iso->spec, &error)) {
     g_autofree char *ifaces = g_strjoinv (", ", iso->spec->interfaces);
     g_message ("isolation = %s: the ruleset is in force on %s (it stays when camgate stops)",
                cg_isolation_mode_to_string (iso->mode), ifaces);

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "error.h"
+#include "apply.h"
 #include "log.h"
 #include "nft.h"
 #include "ruleset.h"
@@ -204,7 +205,6 @@ rules_apply (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
   g_autoptr (CgRulesSpec) spec = NULL;
-  g_autoptr (GBytes) batch = NULL;
 
   if (!config) {
     g_printerr ("%s\n", error->message);
@@ -216,13 +216,13 @@ rules_apply (void)
     return EXIT_FAILURE;
   }
   spec = cg_rules_spec_from_config (config);
-  if (!(batch = cg_ruleset_build (spec, (guint32) g_get_real_time (), &error)) ||
-      !cg_nft_apply (batch, &error)) {
+  if (!cg_rules_apply (spec, &error)) {
     g_printerr ("camgate rules apply: %s\n", error->message);
     return EXIT_FAILURE;
   }
-  g_print ("table inet " CG_RULES_TABLE " applied (isolation = %s, %u camera address(es)); "
+  g_print ("table inet " CG_RULES_TABLE "%s applied (isolation = %s, %u camera address(es)); "
            "it stays until camgate rules flush\n",
+           spec->bridges->len ? " and table bridge " CG_RULES_TABLE : "",
            cg_isolation_mode_to_string (config->isolation), spec->cameras->len);
   return EXIT_SUCCESS;
 }
@@ -245,13 +245,19 @@ static int
 rules_flush (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) batch = cg_ruleset_build_flush ((guint32) g_get_real_time ());
+  g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
 
-  if (!cg_nft_apply (batch, &error)) {
+  /* The configuration names the bridges whose ports lose their isolation. */
+  if (!config) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  if (!cg_rules_flush (config->camera_interfaces, &error)) {
     g_printerr ("camgate rules flush: %s\n", error->message);
     return EXIT_FAILURE;
   }
-  g_print ("table inet " CG_RULES_TABLE " removed: the cameras are no longer sealed off\n");
+  g_print ("table inet " CG_RULES_TABLE " and table bridge " CG_RULES_TABLE " removed, "
+           "bridge port isolation off: the cameras are no longer sealed off\n");
   return EXIT_SUCCESS;
 }
 

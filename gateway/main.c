@@ -116,8 +116,9 @@ static const Command commands[] = {
     "with FILE:LINE: message. Warnings (unknown keys, unsupported ones) go to stderr.",
     cmd_check },
   { "rules", "apply|show|flush", "Applies the configuration's nftables isolation ruleset "
-    "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
-    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.",
+    "(table inet camgate,\nand table bridge camgate with port isolation when a camera_interface "
+    "is a bridge),\nshows it with its per-camera counters, or removes it, without the daemon.\n"
+    "The ruleset stays in the kernel until flushed, whether camgate runs or not.",
     cmd_rules },
 };
 

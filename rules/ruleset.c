@@ -183,9 +183,9 @@ elems_add_ifnames (GArray *elems, char **names)
 
 /* The addresses of @spec's cameras in family @f, each once, with their
  * counters' names if @counters (the first camera to claim an address counts
- * its violations). transfer full */
+ * its violations, and if @warn the others are told). transfer full */
 static GArray *
-camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters)
+camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters, gboolean warn)
 {
   GArray *elems = elems_new ();
   g_autoptr (GHashTable) owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -200,7 +200,7 @@ camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters)
       continue;
     address = g_inet_address_to_string (cam->address);
     if ((owner = g_hash_table_lookup (owners, address))) {
-      if (counters)
+      if (counters && warn)
         g_warning ("[%s] address %s is camera %s's too: its blocked packets count as %s's",
                    cam->camera_id, address, owner, owner);
       g_free (address);
@@ -248,14 +248,14 @@ put_camera_sets (CgRulesBatch *b, const CgRulesSpec *spec)
 {
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
-    g_autoptr (GArray) elems = camera_elems (spec, f, FALSE);
+    g_autoptr (GArray) elems = camera_elems (spec, f, FALSE, FALSE);
     CgRulesSetDesc d = { f->cameras, 0, f->addr_type, f->addr_len, CG_BYTEORDER_BIG };
 
     put_set_array (b, &d, elems);
   }
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
-    g_autoptr (GArray) elems = camera_elems (spec, f, TRUE);
+    g_autoptr (GArray) elems = camera_elems (spec, f, TRUE, b->family == NFPROTO_INET);   /* warn once */
     CgRulesSetDesc d = { f->counters, NFT_SET_OBJECT, f->addr_type, f->addr_len,
                          CG_BYTEORDER_BIG, NFT_OBJECT_COUNTER };
 

@@ -842,7 +842,11 @@ test_bad_hole (void)
   g_assert_nonnull (strstr (error->message, "[front]"));
 }
 
-/* Two cameras on one address: one element, counted as the first camera's. */
+/* add_bridge is defined with the bridge tests below. */
+static void add_bridge (CgRulesSpec *spec, const char *name, const char *ports);
+
+/* Two cameras on one address: one element, counted as the first camera's,
+ * and one warning, though both tables map the address. */
 static void
 test_shared_address (void)
 {
@@ -851,6 +855,7 @@ test_shared_address (void)
 
   add_camera (spec, "front", "10.20.0.11");
   add_camera (spec, "front-hd", "10.20.0.11");
+  add_bridge (spec, "br-cam", "vcam1");
   g_test_expect_message ("camgate-rules", G_LOG_LEVEL_WARNING,
                          "[front-hd] address 10.20.0.11 is camera front's too*");
   p = build_and_parse (spec);

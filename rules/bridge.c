@@ -129,10 +129,13 @@ set_port_isolated (struct mnl_socket *nl, const char *bridge, const Link *port, 
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   guint32 seq = (guint32) time (NULL) + port->index;
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
+  struct nlmsghdr *nlh;
   struct ifinfomsg *ifi;
   struct nlattr *nest;
   int ret;
+
+  memset (buf, 0, 256);         /* libmnl leaves the u8's padding as it finds it */
+  nlh = mnl_nlmsg_put_header (buf);
 
   nlh->nlmsg_type = RTM_SETLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;

@@ -4,7 +4,9 @@
 #include "isolation.h"
 
 #include <sys/socket.h>
+#include <linux/netfilter.h>
 
+#include "apply.h"
 #include "conntrack.h"
 #include "error.h"
 #include "nft.h"
@@ -133,12 +135,10 @@ static gboolean
 try_apply (CgIsolation *iso)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) batch = NULL;
 
   put_holes (iso);
-  batch = cg_ruleset_build (iso->spec, (guint32) g_get_real_time (), &error);
-
-  if (batch && cg_nft_apply (batch, &error)) {
+  /* Each attempt looks at the bridges again: ports added since get the flag. */
+  if (cg_rules_apply (iso->spec, &error)) {
     g_autofree char *ifaces = g_strjoinv (", ", iso->spec->interfaces);
     g_message ("isolation = %s: the ruleset is in force on %s (it stays when camgate stops)",
                cg_isolation_mode_to_string (iso->mode), ifaces);
@@ -265,7 +265,7 @@ apply_off (CgIsolation *iso, const CgConfig *config)
   g_autoptr (GError) error = NULL;
   gboolean exists = FALSE;
 
-  if (!cg_nft_table_exists (&exists, &error))
+  if (!cg_nft_table_exists (NFPROTO_INET, &exists, &error))
     iso->last_error = g_strdup (error->message);
   iso->applied = exists;
   if (!exists) {

@@ -5,12 +5,14 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/netfilter.h>
 #include <gst/gst.h>
 
 #include "conntrack.h"
 #include "control.h"
 #include "daemon.h"
 #include "error.h"
+#include "apply.h"
 #include "log.h"
 #include "nft.h"
 #include "ruleset.h"
@@ -122,8 +124,9 @@ static const Command commands[] = {
     "with FILE:LINE: message. Warnings (unknown keys, unsupported ones) go to stderr.",
     cmd_check },
   { "rules", "apply|show|flush|allow", "Applies the configuration's nftables isolation ruleset "
-    "(table inet camgate),\nshows it with its per-camera counters, or removes it, without "
-    "the daemon.\nThe ruleset stays in the kernel until flushed, whether camgate runs or not.\n"
+    "(table inet camgate,\nand table bridge camgate with port isolation when a camera_interface "
+    "is a bridge),\nshows it with its per-camera counters, or removes it, without the daemon.\n"
+    "The ruleset stays in the kernel until flushed, whether camgate runs or not.\n"
     "Under enforce, apply also cuts the connections the cameras had open before.\n"
     "\n"
     "allow --camera ID --from ADDR --minutes N opens a temporary hole: ADDR may reach\n"
@@ -217,7 +220,6 @@ rules_apply (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
   g_autoptr (CgRulesSpec) spec = NULL;
-  g_autoptr (GBytes) batch = NULL;
   guint n_cut = 0;
 
   if (!config) {
@@ -230,13 +232,13 @@ rules_apply (void)
     return EXIT_FAILURE;
   }
   spec = cg_rules_spec_from_config (config);
-  if (!(batch = cg_ruleset_build (spec, (guint32) g_get_real_time (), &error)) ||
-      !cg_nft_apply (batch, &error)) {
+  if (!cg_rules_apply (spec, &error)) {
     g_printerr ("camgate rules apply: %s\n", error->message);
     return EXIT_FAILURE;
   }
-  g_print ("table inet " CG_RULES_TABLE " applied (isolation = %s, %u camera address(es)); "
+  g_print ("table inet " CG_RULES_TABLE "%s applied (isolation = %s, %u camera address(es)); "
            "it stays until camgate rules flush\n",
+           spec->bridges->len ? " and table bridge " CG_RULES_TABLE : "",
            cg_isolation_mode_to_string (config->isolation), spec->cameras->len);
   /* monitor must break nothing: only enforce cuts what was open before. */
   if (config->isolation != CG_ISOLATION_ENFORCE)
@@ -268,13 +270,19 @@ static int
 rules_flush (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) batch = cg_ruleset_build_flush ((guint32) g_get_real_time ());
+  g_autoptr (CgConfig) config = cg_config_load (config_path (), &error);
 
-  if (!cg_nft_apply (batch, &error)) {
+  /* The configuration names the bridges whose ports lose their isolation. */
+  if (!config) {
+    g_printerr ("%s\n", error->message);
+    return EXIT_FAILURE;
+  }
+  if (!cg_rules_flush (config->camera_interfaces, &error)) {
     g_printerr ("camgate rules flush: %s\n", error->message);
     return EXIT_FAILURE;
   }
-  g_print ("table inet " CG_RULES_TABLE " removed: the cameras are no longer sealed off\n");
+  g_print ("table inet " CG_RULES_TABLE " and table bridge " CG_RULES_TABLE " removed, "
+           "bridge port isolation off: the cameras are no longer sealed off\n");
   return EXIT_SUCCESS;
 }
 
@@ -309,7 +317,7 @@ allow_without_daemon (void)
   }
   spec = cg_rules_spec_from_config (config);
   if (!(hole = cg_rules_hole_new (spec, opt_camera, opt_from, (guint) opt_minutes, &error)) ||
-      !cg_nft_table_exists (&exists, &error)) {
+      !cg_nft_table_exists (NFPROTO_INET, &exists, &error)) {
     g_printerr ("camgate rules allow: %s\n", error->message);
     return EXIT_FAILURE;
   }

@@ -214,14 +214,21 @@ typedef struct {
   guint count;
 } Listing;
 
-/* One dump request for camgate's table; @cb sees each answer. */
+static const char *
+family_name (guint8 family)
+{
+  return family == NFPROTO_BRIDGE ? "bridge" : "inet";
+}
+
+/* One dump request for camgate's table of @family; @cb sees each answer. */
 static gboolean
-dump (struct mnl_socket *nl, guint16 type, mnl_cb_t cb, Listing *listing, GError **error)
+dump (struct mnl_socket *nl, guint8 family, guint16 type, mnl_cb_t cb, Listing *listing,
+      GError **error)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   guint32 seq = (guint32) time (NULL);
   guint16 flags = type == NFT_MSG_GETTABLE ? NLM_F_ACK : NLM_F_DUMP;
-  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr (buf, type, NFPROTO_INET, flags, seq);
+  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr (buf, type, family, flags, seq);
   int ret;
 
   mnl_attr_put_strz (nlh, type == NFT_MSG_GETTABLE ? NFTA_TABLE_NAME : NFTA_SET_TABLE,
@@ -238,8 +245,8 @@ dump (struct mnl_socket *nl, guint16 type, mnl_cb_t cb, Listing *listing, GError
   if (ret == 0 || (ret < 0 && errno == ENOENT && type != NFT_MSG_GETTABLE))
     return TRUE;
 fail:
-  g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot list nftables table inet %s: %s",
-               CG_RULES_TABLE, g_strerror (errno));
+  g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot list nftables table %s %s: %s",
+               family_name (family), CG_RULES_TABLE, g_strerror (errno));
   return FALSE;
 }
 
@@ -323,7 +330,7 @@ on_counter (const struct nlmsghdr *nlh, void *data)
 }
 
 gboolean
-cg_nft_table_exists (gboolean *exists, GError **error)
+cg_nft_table_exists (guint8 family, gboolean *exists, GError **error)
 {
   struct mnl_socket *nl = cg_nft_socket_open (error);
   Listing l = { NULL, 0 };
@@ -331,17 +338,20 @@ cg_nft_table_exists (gboolean *exists, GError **error)
 
   if (!nl)
     return FALSE;
-  *exists = dump (nl, NFT_MSG_GETTABLE, NULL, &l, &local);
+  *exists = dump (nl, family, NFT_MSG_GETTABLE, NULL, &l, &local);
   mnl_socket_close (nl);
-  if (!*exists && !g_str_has_suffix (local->message, g_strerror (ENOENT))) {
+  /* A kernel without the family has no such table either. */
+  if (!*exists && !g_str_has_suffix (local->message, g_strerror (ENOENT)) &&
+      !g_str_has_suffix (local->message, g_strerror (EAFNOSUPPORT))) {
     g_propagate_error (error, g_steal_pointer (&local));
     return FALSE;
   }
   return TRUE;
 }
 
-char *
-cg_nft_show (GError **error)
+/* Appends camgate's table of @family to @out, if it exists. */
+static gboolean
+show_table (GString *out, guint8 family, GError **error)
 {
   static const struct { const char *title; guint16 type; mnl_cb_t cb; } parts[] = {
     { "counters (packets blocked, or seen in monitor mode)", NFT_MSG_GETOBJ, on_counter },
@@ -349,27 +359,44 @@ cg_nft_show (GError **error)
     { "chains", NFT_MSG_GETCHAIN, on_chain },
     { "rules", NFT_MSG_GETRULE, on_rule },
   };
-  g_autoptr (GString) out = g_string_new (NULL);
   gboolean exists;
   struct mnl_socket *nl;
 
-  if (!cg_nft_table_exists (&exists, error))
-    return NULL;
-  if (!exists)
-    return g_strdup ("table inet " CG_RULES_TABLE ": not installed\n");
+  if (!cg_nft_table_exists (family, &exists, error))
+    return FALSE;
+  if (!exists) {
+    g_string_append_printf (out, "table %s " CG_RULES_TABLE ": not installed%s\n",
+                            family_name (family), family == NFPROTO_BRIDGE
+                            ? " (no camera_interface was a bridge when the rules were applied)"
+                            : "");
+    return TRUE;
+  }
   if (!(nl = cg_nft_socket_open (error)))
-    return NULL;
-  g_string_append (out, "table inet " CG_RULES_TABLE " (stays in force when camgate stops; "
-                   "camgate rules flush removes it)\n");
+    return FALSE;
+  g_string_append_printf (out, "table %s " CG_RULES_TABLE " (stays in force when camgate "
+                          "stops; camgate rules flush removes it)\n", family_name (family));
   for (gsize i = 0; i < G_N_ELEMENTS (parts); i++) {
     Listing l = { out, 0 };
 
     g_string_append_printf (out, "\n%s:\n", parts[i].title);
-    if (!dump (nl, parts[i].type, parts[i].cb, &l, error)) {
+    if (!dump (nl, family, parts[i].type, parts[i].cb, &l, error)) {
       mnl_socket_close (nl);
-      return NULL;
+      return FALSE;
     }
   }
   mnl_socket_close (nl);
+  return TRUE;
+}
+
+char *
+cg_nft_show (GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+
+  if (!show_table (out, NFPROTO_INET, error))
+    return NULL;
+  g_string_append_c (out, '\n');
+  if (!show_table (out, NFPROTO_BRIDGE, error))
+    return NULL;
   return g_string_free (g_steal_pointer (&out), FALSE);
 }

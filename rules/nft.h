@@ -18,13 +18,15 @@ struct mnl_socket *cg_nft_socket_open (GError **error);
  * object that was refused ("set violations4: Operation not supported"). */
 gboolean cg_nft_apply (GBytes *batch, GError **error);
 
-/* TRUE if table inet camgate exists; FALSE with @error only if the kernel
- * could not be asked. */
-gboolean cg_nft_table_exists (gboolean *exists, GError **error);
+/* @exists: whether table camgate of @family (NFPROTO_INET, NFPROTO_BRIDGE)
+ * is in the kernel (never on a kernel without that family). FALSE with
+ * @error only if the kernel could not be asked. */
+gboolean cg_nft_table_exists (guint8 family, gboolean *exists, GError **error);
 
-/* Camgate's table: counters with their packets and bytes (each camera's
- * blocked packets), set names, chains, and rules in libnftnl's notation
- * (`nft list table inet camgate` shows them in nft syntax). transfer full */
+/* Camgate's tables, inet then bridge: counters with their packets and bytes
+ * (each camera's blocked packets), set names, chains, and rules in libnftnl's
+ * notation (`nft list table inet camgate`, `nft list table bridge camgate`
+ * show them in nft syntax). transfer full */
 char *cg_nft_show (GError **error);
 
 G_END_DECLS

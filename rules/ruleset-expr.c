@@ -29,6 +29,7 @@ cg_rules_batch_init (CgRulesBatch *b, guint32 seq)
   b->out = g_byte_array_new ();
   b->seq = seq;
   b->set_id = 1;
+  b->family = NFPROTO_INET;
   nftnl_batch_begin (mnl_nlmsg_batch_current (b->page), b->seq++);
   mnl_nlmsg_batch_next (b->page);
 }
@@ -52,7 +53,7 @@ cg_rules_batch_next (CgRulesBatch *b)
 struct nlmsghdr *
 cg_rules_batch_msg (CgRulesBatch *b, guint16 type, guint16 flags)
 {
-  return nftnl_nlmsg_build_hdr (mnl_nlmsg_batch_current (b->page), type, NFPROTO_INET,
+  return nftnl_nlmsg_build_hdr (mnl_nlmsg_batch_current (b->page), type, b->family,
                                 flags | NLM_F_ACK, b->seq++);
 }
 
@@ -67,13 +68,13 @@ cg_rules_batch_finish (CgRulesBatch *b)
   return g_byte_array_free_to_bytes (b->out);
 }
 
-/* transfer full: set @name of table inet camgate, @id in this batch */
+/* transfer full: set @name of the table @b writes, @id in this batch */
 static struct nftnl_set *
-set_new (const char *name, guint32 id)
+set_new (const CgRulesBatch *b, const char *name, guint32 id)
 {
   struct nftnl_set *s = nftnl_set_alloc ();
 
-  nftnl_set_set_u32 (s, NFTNL_SET_FAMILY, NFPROTO_INET);
+  nftnl_set_set_u32 (s, NFTNL_SET_FAMILY, b->family);
   nftnl_set_set_str (s, NFTNL_SET_TABLE, CG_RULES_TABLE);
   nftnl_set_set_str (s, NFTNL_SET_NAME, name);
   nftnl_set_set_u32 (s, NFTNL_SET_ID, id);
@@ -87,7 +88,7 @@ static void
 put_elements (CgRulesBatch *b, guint16 type, const char *set, guint32 set_id,
               const CgRulesElem *elems, guint n)
 {
-  struct nftnl_set *s = set_new (set, set_id);
+  struct nftnl_set *s = set_new (b, set, set_id);
   struct nlmsghdr *nlh = cg_rules_batch_msg (b, type,
                                              type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
   struct nlattr *list;
@@ -118,7 +119,7 @@ cg_rules_batch_put_set (CgRulesBatch *b, const CgRulesSetDesc *d, const CgRulesE
                         guint n)
 {
   guint32 id = b->set_id++;
-  struct nftnl_set *s = set_new (d->name, id);
+  struct nftnl_set *s = set_new (b, d->name, id);
   struct nftnl_udata_buf *udata = nftnl_udata_buf_alloc (NFT_USERDATA_MAXLEN);
 
   nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, d->flags);
@@ -170,6 +171,7 @@ cg_rules_batch_put_anonymous_set (CgRulesBatch *b, guint32 key_type, guint32 key
 void
 cg_rules_batch_put_rule (CgRulesBatch *b, struct nftnl_rule *r)
 {
+  nftnl_rule_set_u32 (r, NFTNL_RULE_FAMILY, b->family);
   nftnl_rule_nlmsg_build_payload (cg_rules_batch_msg (b, NFT_MSG_NEWRULE,
                                                      NLM_F_CREATE | NLM_F_APPEND), r);
   cg_rules_batch_next (b);
@@ -203,7 +205,6 @@ cg_rule_new (const char *chain)
 {
   struct nftnl_rule *r = nftnl_rule_alloc ();
 
-  nftnl_rule_set_u32 (r, NFTNL_RULE_FAMILY, NFPROTO_INET);
   nftnl_rule_set_str (r, NFTNL_RULE_TABLE, CG_RULES_TABLE);
   nftnl_rule_set_str (r, NFTNL_RULE_CHAIN, chain);
   return r;

@@ -16,9 +16,11 @@ G_BEGIN_DECLS
 enum {
   CG_DT_IPADDR = 7,
   CG_DT_IP6ADDR = 8,
+  CG_DT_ETHERTYPE = 10,
   CG_DT_INET_PROTOCOL = 12,
   CG_DT_INET_SERVICE = 13,
   CG_DT_ICMP6_TYPE = 29,
+  CG_DT_PKTTYPE = 31,
   CG_DT_IFNAME = 41,
 };
 #define CG_DT_CONCAT(a, b) (((a) << 6) | (b))
@@ -43,6 +45,7 @@ typedef struct {
   GByteArray *out;              /* owned */
   guint32 seq;                  /* of the next message */
   guint32 set_id;               /* of the next set */
+  guint8 family;                /* of the table being written: NFPROTO_INET (at first), NFPROTO_BRIDGE */
 } CgRulesBatch;
 
 typedef struct {
@@ -65,7 +68,7 @@ typedef struct {
 
 /* Starts @b with BATCH_BEGIN; messages get sequence numbers from @seq on. */
 void cg_rules_batch_init (CgRulesBatch *b, guint32 seq);
-/* A new nftables message (family inet, asking for an ACK) in @b; write its
+/* A new nftables message (@b's family, asking for an ACK) in @b; write its
  * payload, then close it with cg_rules_batch_next(). */
 struct nlmsghdr *cg_rules_batch_msg (CgRulesBatch *b, guint16 type, guint16 flags);
 void cg_rules_batch_next (CgRulesBatch *b);
@@ -84,7 +87,7 @@ void cg_rules_batch_put_elements (CgRulesBatch *b, guint16 type, const char *nam
  * each. Returns its id, by which the rule's lookup finds it. */
 guint32 cg_rules_batch_put_anonymous_set (CgRulesBatch *b, guint32 key_type, guint32 key_len,
                                           guint32 byteorder, const void *keys, guint n);
-/* Appends @r to its chain; frees @r. */
+/* Appends @r to its chain, in the table being written; frees @r. */
 void cg_rules_batch_put_rule (CgRulesBatch *b, struct nftnl_rule *r);
 
 /* The register holding byte @offset of a concatenation that starts in
@@ -92,7 +95,8 @@ void cg_rules_batch_put_rule (CgRulesBatch *b, struct nftnl_rule *r);
  * NFT_REG32_nn (both name the same storage; nft uses the former). */
 guint32 cg_rule_reg_at (guint32 offset);
 
-/* transfer full: a rule for @chain of table inet camgate. Each cg_rule_add_*
+/* transfer full: a rule for @chain of table camgate (its family is the
+ * batch's, when it is put in the batch). Each cg_rule_add_*
  * appends an expression to @r, which owns it. */
 struct nftnl_rule *cg_rule_new (const char *chain);
 

@@ -14,6 +14,8 @@
 #include "ruleset.h"
 
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/icmp6.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@
 #include "ruleset-expr.h"
 
 #define DEFAULT_PRIORITY (NF_IP_PRI_FILTER - 10)
+#define DEFAULT_BRIDGE_PRIORITY (-200 - 10)   /* NF_BR_PRI_FILTER_BRIDGED - 10 */
 #define DEFAULT_DYNAMIC_SET_SIZE 65535
 #define DEFAULT_NEWCONN_TIMEOUT_MS (10 * 1000)
 #define DEFAULT_NEWCONN_RATE 50         /* new connections per second and camera, and burst */
@@ -42,6 +45,7 @@
 /* Where one address family keeps its addresses, and the sets named after it. */
 typedef struct {
   guint8 nfproto;
+  guint16 ethertype;            /* in table bridge */
   GSocketFamily socket_family;
   guint32 addr_len;
   guint32 saddr_offset;         /* in the network header */
@@ -55,9 +59,9 @@ typedef struct {
 } Family;
 
 static const Family families[] = {
-  { NFPROTO_IPV4, G_SOCKET_FAMILY_IPV4, 4, 12, 16, CG_DT_IPADDR,
+  { NFPROTO_IPV4, ETH_P_IP, G_SOCKET_FAMILY_IPV4, 4, 12, 16, CG_DT_IPADDR,
     "cameras4", "camera_counters4", "allow4", "violations4", "newconn4" },
-  { NFPROTO_IPV6, G_SOCKET_FAMILY_IPV6, 16, 8, 24, CG_DT_IP6ADDR,
+  { NFPROTO_IPV6, ETH_P_IPV6, G_SOCKET_FAMILY_IPV6, 16, 8, 24, CG_DT_IP6ADDR,
     "cameras6", "camera_counters6", "allow6", "violations6", "newconn6" },
 };
 
@@ -68,7 +72,7 @@ put_table (CgRulesBatch *b, guint16 type, guint16 flags)
 {
   struct nftnl_table *t = nftnl_table_alloc ();
 
-  nftnl_table_set_u32 (t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+  nftnl_table_set_u32 (t, NFTNL_TABLE_FAMILY, b->family);
   nftnl_table_set_str (t, NFTNL_TABLE_NAME, CG_RULES_TABLE);
   if (type == NFT_MSG_NEWTABLE)
     nftnl_table_set_u32 (t, NFTNL_TABLE_FLAGS, 0);
@@ -82,7 +86,7 @@ put_counter (CgRulesBatch *b, const char *name)
 {
   struct nftnl_obj *o = nftnl_obj_alloc ();
 
-  nftnl_obj_set_u32 (o, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+  nftnl_obj_set_u32 (o, NFTNL_OBJ_FAMILY, b->family);
   nftnl_obj_set_str (o, NFTNL_OBJ_TABLE, CG_RULES_TABLE);
   nftnl_obj_set_str (o, NFTNL_OBJ_NAME, name);
   nftnl_obj_set_u32 (o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
@@ -111,13 +115,14 @@ put_chain (CgRulesBatch *b, const char *name, int hook)
 {
   struct nftnl_chain *c = nftnl_chain_alloc ();
 
-  nftnl_chain_set_u32 (c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+  nftnl_chain_set_u32 (c, NFTNL_CHAIN_FAMILY, b->family);
   nftnl_chain_set_str (c, NFTNL_CHAIN_TABLE, CG_RULES_TABLE);
   nftnl_chain_set_str (c, NFTNL_CHAIN_NAME, name);
   if (hook >= 0) {
     nftnl_chain_set_str (c, NFTNL_CHAIN_TYPE, "filter");
     nftnl_chain_set_u32 (c, NFTNL_CHAIN_HOOKNUM, hook);
-    nftnl_chain_set_s32 (c, NFTNL_CHAIN_PRIO, DEFAULT_PRIORITY);
+    nftnl_chain_set_s32 (c, NFTNL_CHAIN_PRIO, b->family == NFPROTO_BRIDGE
+                         ? DEFAULT_BRIDGE_PRIORITY : DEFAULT_PRIORITY);
     nftnl_chain_set_u32 (c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
   }
   nftnl_chain_nlmsg_build_payload (cg_rules_batch_msg (b, NFT_MSG_NEWCHAIN, NLM_F_CREATE), c);
@@ -164,26 +169,22 @@ elem_append_address (CgRulesElem *e, GInetAddress *address)
   e->key_len += CG_RULE_REG_ROUND (len);
 }
 
-/* transfer full */
-static GArray *
-interface_elems (const CgRulesSpec *spec)
+static void
+elems_add_ifnames (GArray *elems, char **names)
 {
-  GArray *elems = elems_new ();
-
-  for (char **name = spec->interfaces; *name; name++) {
+  for (char **name = names; name && *name; name++) {
     CgRulesElem *e = elems_add (elems);
 
     memcpy (e->key, *name, strlen (*name));   /* validated: shorter than IFNAME_LEN */
     e->key_len = IFNAME_LEN;
   }
-  return elems;
 }
 
 /* The addresses of @spec's cameras in family @f, each once, with their
  * counters' names if @counters (the first camera to claim an address counts
- * its violations). transfer full */
+ * its violations, and if @warn the others are told). transfer full */
 static GArray *
-camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters)
+camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters, gboolean warn)
 {
   GArray *elems = elems_new ();
   g_autoptr (GHashTable) owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -198,7 +199,7 @@ camera_elems (const CgRulesSpec *spec, const Family *f, gboolean counters)
       continue;
     address = g_inet_address_to_string (cam->address);
     if ((owner = g_hash_table_lookup (owners, address))) {
-      if (counters)
+      if (counters && warn)
         g_warning ("[%s] address %s is camera %s's too: its blocked packets count as %s's",
                    cam->camera_id, address, owner, owner);
       g_free (address);
@@ -240,25 +241,31 @@ put_set_array (CgRulesBatch *b, const CgRulesSetDesc *d, GArray *elems)
   cg_rules_batch_put_set (b, d, (const CgRulesElem *) elems->data, elems->len);
 }
 
-/* cameras4/6, camera_counters4/6 and allow4/6. */
+/* cameras4/6 and camera_counters4/6, which attribute violations to cameras. */
 static void
-put_address_sets (CgRulesBatch *b, const CgRulesSpec *spec)
+put_camera_sets (CgRulesBatch *b, const CgRulesSpec *spec)
 {
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
-    g_autoptr (GArray) elems = camera_elems (spec, f, FALSE);
+    g_autoptr (GArray) elems = camera_elems (spec, f, FALSE, FALSE);
     CgRulesSetDesc d = { f->cameras, 0, f->addr_type, f->addr_len, CG_BYTEORDER_BIG };
 
     put_set_array (b, &d, elems);
   }
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
-    g_autoptr (GArray) elems = camera_elems (spec, f, TRUE);
+    g_autoptr (GArray) elems = camera_elems (spec, f, TRUE, b->family == NFPROTO_INET);   /* warn once */
     CgRulesSetDesc d = { f->counters, NFT_SET_OBJECT, f->addr_type, f->addr_len,
                          CG_BYTEORDER_BIG, NFT_OBJECT_COUNTER };
 
     put_set_array (b, &d, elems);
   }
+}
+
+/* allow4/6: the temporary holes. */
+static void
+put_hole_sets (CgRulesBatch *b, const CgRulesSpec *spec)
+{
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
     g_autoptr (GArray) elems = hole_elems (spec, f);
@@ -269,9 +276,9 @@ put_address_sets (CgRulesBatch *b, const CgRulesSpec *spec)
   }
 }
 
-/* violations4/6 and newconn4/6, which rules fill. */
+/* violations4/6, which the violation chain fills. */
 static void
-put_dynamic_sets (CgRulesBatch *b)
+put_violation_sets (CgRulesBatch *b)
 {
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
@@ -284,6 +291,12 @@ put_dynamic_sets (CgRulesBatch *b)
 
     cg_rules_batch_put_set (b, &d, NULL, 0);
   }
+}
+
+/* newconn4/6, which the cap on new connections fills. */
+static void
+put_newconn_sets (CgRulesBatch *b)
+{
   for (guint i = 0; i < G_N_ELEMENTS (families); i++) {
     const Family *f = &families[i];
     CgRulesSetDesc d = { f->newconn, NFT_SET_EVAL | NFT_SET_TIMEOUT, f->addr_type, f->addr_len,
@@ -297,12 +310,15 @@ put_dynamic_sets (CgRulesBatch *b)
 static void
 put_sets (CgRulesBatch *b, const CgRulesSpec *spec)
 {
-  g_autoptr (GArray) ifaces = interface_elems (spec);
+  g_autoptr (GArray) ifaces = elems_new ();
   CgRulesSetDesc d = { "camera_ifaces", 0, CG_DT_IFNAME, IFNAME_LEN, CG_BYTEORDER_HOST };
 
+  elems_add_ifnames (ifaces, spec->interfaces);
   put_set_array (b, &d, ifaces);
-  put_address_sets (b, spec);
-  put_dynamic_sets (b);
+  put_camera_sets (b, spec);
+  put_hole_sets (b, spec);
+  put_violation_sets (b);
+  put_newconn_sets (b);
 }
 
 /* ---- rules ----------------------------------------------------------------- */
@@ -316,15 +332,38 @@ put_verdict_rule (CgRulesBatch *b, const char *chain, int verdict, const char *t
   cg_rules_batch_put_rule (b, r);
 }
 
-/* "iifname @camera_ifaces" (@meta_key: NFT_META_IIFNAME) or "oifname ...". transfer full */
+/* "iifname @SET" (@meta_key: NFT_META_IIFNAME) or "oifname @SET". transfer full */
 static struct nftnl_rule *
-rule_on_camera_ifaces (const char *chain, guint32 meta_key)
+rule_on_ifnames (const char *chain, guint32 meta_key, const char *set)
 {
   struct nftnl_rule *r = cg_rule_new (chain);
 
   cg_rule_add_meta (r, meta_key, NFT_REG_1);
-  cg_rule_add_lookup (r, NFT_REG_1, "camera_ifaces", 0, FALSE);
+  cg_rule_add_lookup (r, NFT_REG_1, set, 0, FALSE);
   return r;
+}
+
+/* "iifname @camera_ifaces" or "oifname @camera_ifaces". transfer full */
+static struct nftnl_rule *
+rule_on_camera_ifaces (const char *chain, guint32 meta_key)
+{
+  return rule_on_ifnames (chain, meta_key, "camera_ifaces");
+}
+
+/* What nft writes before a field of the network header: "meta nfproto
+ * ipv4" in table inet, "meta protocol ip" (the frame's ethertype) in table
+ * bridge, where nfproto is always bridge. */
+static void
+match_family (const CgRulesBatch *b, struct nftnl_rule *r, const Family *f)
+{
+  guint16 ethertype = htons (f->ethertype);
+
+  if (b->family != NFPROTO_BRIDGE) {
+    cg_rule_match_nfproto (r, f->nfproto);
+    return;
+  }
+  cg_rule_add_meta (r, NFT_META_PROTOCOL, NFT_REG_1);
+  cg_rule_add_cmp (r, NFT_CMP_EQ, NFT_REG_1, &ethertype, sizeof ethertype);
 }
 
 /* Loads the source (or destination) address into the concatenation at byte
@@ -458,12 +497,32 @@ put_hole (CgRulesBatch *b, const char *chain, const Family *f, gboolean camera_i
   cg_rules_batch_put_rule (b, r);
 }
 
+/* meta pkttype { broadcast, multicast } drop: with bridge-nf-call-iptables
+ * on, a bridge's flooded copies of a camera's SSDP, MLD and router
+ * solicitations to the other camera ports cross the forward hook. They are
+ * dropped as noise, never counted as violations (the gateway's own copy
+ * goes to the input hook). Nothing routed is ever a link-layer broadcast. */
+static void
+put_flood_drop (CgRulesBatch *b, int verdict)
+{
+  static const guint8 types[] = { PACKET_BROADCAST, PACKET_MULTICAST };
+  guint32 id = cg_rules_batch_put_anonymous_set (b, CG_DT_PKTTYPE, 1, CG_BYTEORDER_HOST,
+                                                 types, G_N_ELEMENTS (types));
+  struct nftnl_rule *r = cg_rule_new ("camera_forward");
+
+  cg_rule_add_meta (r, NFT_META_PKTTYPE, NFT_REG_1);
+  cg_rule_add_lookup (r, NFT_REG_1, CG_RULES_ANON_SET, id, FALSE);
+  cg_rule_add_verdict (r, verdict, NULL);
+  cg_rules_batch_put_rule (b, r);
+}
+
 /* camera_forward and into_cameras; @verdict: NF_DROP, or NF_ACCEPT to monitor */
 static void
 put_forwarding (CgRulesBatch *b, int verdict)
 {
   struct nftnl_rule *r;
 
+  put_flood_drop (b, verdict);
   for (guint i = 0; i < G_N_ELEMENTS (families); i++)
     put_hole (b, "camera_forward", &families[i], TRUE);
   put_verdict_rule (b, "camera_forward", NFT_GOTO, "violation");
@@ -490,7 +549,7 @@ put_violation_record (CgRulesBatch *b, const Family *f, gboolean ports)
 
   cg_rule_add_meta (r, NFT_META_L4PROTO, NFT_REG_1);
   cg_rule_add_lookup (r, NFT_REG_1, CG_RULES_ANON_SET, id, !ports);
-  cg_rule_match_nfproto (r, f->nfproto);
+  match_family (b, r, f);
   offset = load_address (r, f, TRUE, 0);
   offset = load_address (r, f, FALSE, offset);
   cg_rule_add_meta (r, NFT_META_L4PROTO, cg_rule_reg_at (offset));
@@ -511,7 +570,7 @@ put_violation_counter (CgRulesBatch *b, const Family *f, gboolean known)
 {
   struct nftnl_rule *r = cg_rule_new ("violation");
 
-  cg_rule_match_nfproto (r, f->nfproto);
+  match_family (b, r, f);
   load_address (r, f, TRUE, 0);
   cg_rule_add_lookup (r, NFT_REG_1, f->cameras, 0, !known);
   if (known) {
@@ -543,118 +602,97 @@ put_violation (CgRulesBatch *b, guint16 nflog_group, int verdict)
   put_verdict_rule (b, "violation", verdict, NULL);
 }
 
-/* ---- the spec -------------------------------------------------------------- */
+/* ---- table bridge camgate -------------------------------------------------- */
 
-static gboolean
-validate (const CgRulesSpec *spec, GError **error)
+/* The ports of every camera bridge. transfer full */
+static GArray *
+port_elems (const CgRulesSpec *spec)
 {
-  if (!spec->interfaces || !spec->interfaces[0]) {
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "no camera_interface: the ruleset would "
-                 "seal nothing; name the interface(s) the cameras sit on");
-    return FALSE;
-  }
-  for (char **name = spec->interfaces; *name; name++) {
-    if (strlen (*name) >= IFNAME_LEN || !**name) {
-      g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "camera_interface \"%s\": %s", *name,
-                   **name ? "longer than 15 characters, the kernel's limit for an interface name"
-                   : "empty: name the interface the cameras sit on");
-      return FALSE;
-    }
-  }
-  for (guint i = 0; spec->cameras && i < spec->cameras->len; i++) {
-    const CgRulesCamera *cam = g_ptr_array_index (spec->cameras, i);
+  GArray *elems = elems_new ();
 
-    if (!cam->camera_id || !cg_camera_id_is_valid (cam->camera_id)) {
-      g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "camera id \"%s\" cannot name a counter: "
-                   "use 1 to 32 of a-z, 0-9, _ and -", cam->camera_id ? cam->camera_id : "");
-      return FALSE;
-    }
-  }
-  for (guint i = 0; spec->holes && i < spec->holes->len; i++) {
-    const CgRulesHole *hole = g_ptr_array_index (spec->holes, i);
-
-    if (!hole->camera || !hole->peer ||
-        g_inet_address_get_family (hole->camera) != g_inet_address_get_family (hole->peer)) {
-      g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "[%s] a temporary hole needs a camera and "
-                   "a peer address of the same family (IPv4 or IPv6)",
-                   hole->camera_id ? hole->camera_id : "?");
-      return FALSE;
-    }
-  }
-  return TRUE;
+  for (guint i = 0; i < spec->bridges->len; i++)
+    elems_add_ifnames (elems, ((const CgRulesBridge *) g_ptr_array_index (spec->bridges, i))->ports);
+  return elems;
 }
 
+/* prerouting and forward: frames from (and to) camera ports. */
 static void
-camera_free (gpointer data)
+put_bridge_base_rules (CgRulesBatch *b, int verdict)
 {
-  CgRulesCamera *cam = data;
+  struct nftnl_rule *r;
 
-  g_free (cam->camera_id);
-  g_clear_object (&cam->address);
-  g_free (cam);
+  r = rule_on_ifnames ("prerouting", NFT_META_IIFNAME, "camera_ports");
+  cg_rule_add_verdict (r, NFT_JUMP, "camera_port");
+  cg_rules_batch_put_rule (b, r);
+  r = rule_on_ifnames ("forward", NFT_META_IIFNAME, "camera_ports");
+  cg_rule_add_verdict (r, verdict, NULL);
+  cg_rules_batch_put_rule (b, r);
+  r = rule_on_ifnames ("forward", NFT_META_OIFNAME, "camera_ports");
+  cg_rule_add_verdict (r, verdict, NULL);
+  cg_rules_batch_put_rule (b, r);
 }
 
+/* meta pkttype != other accept; meta protocol != { ip, ip6 } drop; goto violation */
 static void
-hole_free (gpointer data)
+put_camera_port (CgRulesBatch *b, int verdict)
 {
-  CgRulesHole *hole = data;
+  static const guint8 otherhost = PACKET_OTHERHOST;
+  const guint16 ip[] = { htons (ETH_P_IP), htons (ETH_P_IPV6) };
+  guint32 id;
+  struct nftnl_rule *r = cg_rule_new ("camera_port");
 
-  g_free (hole->camera_id);
-  g_clear_object (&hole->camera);
-  g_clear_object (&hole->peer);
-  g_free (hole);
+  cg_rule_add_meta (r, NFT_META_PKTTYPE, NFT_REG_1);
+  cg_rule_add_cmp (r, NFT_CMP_NEQ, NFT_REG_1, &otherhost, sizeof otherhost);
+  cg_rule_add_verdict (r, NF_ACCEPT, NULL);
+  cg_rules_batch_put_rule (b, r);
+
+  id = cg_rules_batch_put_anonymous_set (b, CG_DT_ETHERTYPE, sizeof ip[0], CG_BYTEORDER_BIG,
+                                         ip, G_N_ELEMENTS (ip));
+  r = cg_rule_new ("camera_port");
+  cg_rule_add_meta (r, NFT_META_PROTOCOL, NFT_REG_1);
+  cg_rule_add_lookup (r, NFT_REG_1, CG_RULES_ANON_SET, id, TRUE);
+  cg_rule_add_verdict (r, verdict, NULL);
+  cg_rules_batch_put_rule (b, r);
+  put_verdict_rule (b, "camera_port", NFT_GOTO, "violation");
 }
 
-/* The address in @url's host if it is an IP literal, else NULL. transfer full */
-static GInetAddress *
-url_address (const char *url)
+/* Table bridge camgate, after table inet camgate in the same batch; the
+ * batch writes the inet family again after it. */
+static void
+put_bridge_table (CgRulesBatch *b, const CgRulesSpec *spec, int verdict)
 {
-  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GArray) ports = port_elems (spec);
+  CgRulesSetDesc d = { "camera_ports", 0, CG_DT_IFNAME, IFNAME_LEN, CG_BYTEORDER_HOST };
 
-  if (!uri || !g_uri_get_host (uri))
-    return NULL;
-  return g_inet_address_new_from_string (g_uri_get_host (uri));
+  b->family = NFPROTO_BRIDGE;
+  put_table (b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+  put_table (b, NFT_MSG_DELTABLE, 0);
+  put_table (b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+  put_counters (b, spec);
+  put_set_array (b, &d, ports);
+  put_camera_sets (b, spec);
+  put_violation_sets (b);
+  put_chain (b, "prerouting", NF_INET_PRE_ROUTING);   /* NF_BR_PRE_ROUTING, the same number */
+  put_chain (b, "forward", NF_INET_FORWARD);          /* NF_BR_FORWARD */
+  put_chain (b, "camera_port", -1);
+  put_chain (b, "violation", -1);
+  put_bridge_base_rules (b, verdict);
+  put_camera_port (b, verdict);
+  put_violation (b, spec->nflog_group, verdict);
+  b->family = NFPROTO_INET;
+}
+
+/* Table bridge camgate goes (new, then delete: whether or not it exists). */
+static void
+put_bridge_table_removal (CgRulesBatch *b)
+{
+  b->family = NFPROTO_BRIDGE;
+  put_table (b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+  put_table (b, NFT_MSG_DELTABLE, 0);
+  b->family = NFPROTO_INET;
 }
 
 /* ---- public ---------------------------------------------------------------- */
-
-CgRulesSpec *
-cg_rules_spec_from_config (const CgConfig *config)
-{
-  CgRulesSpec *spec = g_new0 (CgRulesSpec, 1);
-
-  spec->mode = config->isolation;
-  spec->interfaces = g_strdupv (config->camera_interfaces);
-  spec->cameras = g_ptr_array_new_with_free_func (camera_free);
-  spec->holes = g_ptr_array_new_with_free_func (hole_free);
-  spec->nflog_group = CG_RULES_DEFAULT_NFLOG_GROUP;
-  for (guint i = 0; i < config->cameras->len; i++) {
-    const CgCameraConfig *cc = g_ptr_array_index (config->cameras, i);
-    GInetAddress *address = url_address (cc->url);
-    CgRulesCamera *cam;
-
-    if (!address) {
-      g_debug ("[%s] its url names no IP address: sealed by interface only", cc->id);
-      continue;
-    }
-    cam = g_new0 (CgRulesCamera, 1);
-    cam->camera_id = g_strdup (cc->id);
-    cam->address = address;
-    g_ptr_array_add (spec->cameras, cam);
-  }
-  return spec;
-}
-
-void
-cg_rules_spec_free (CgRulesSpec *spec)
-{
-  if (!spec)
-    return;
-  g_strfreev (spec->interfaces);
-  g_clear_pointer (&spec->cameras, g_ptr_array_unref);
-  g_clear_pointer (&spec->holes, g_ptr_array_unref);
-  g_free (spec);
-}
 
 GBytes *
 cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error)
@@ -664,7 +702,7 @@ cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error)
   GBytes *batch;
   CgRulesBatch b;
 
-  if (!validate (spec, error))
+  if (!cg_rules_spec_validate (spec, error))
     return NULL;
   cg_rules_batch_init (&b, seq);
   /* Create (nothing if it exists), delete, create: replaced whole, atomically. */
@@ -678,79 +716,29 @@ cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error)
   put_camera_to_gateway (&b);
   put_forwarding (&b, verdict);
   put_violation (&b, spec->nflog_group, verdict);
+  if (spec->bridges && spec->bridges->len)
+    put_bridge_table (&b, spec, verdict);
+  else if (spec->bridge_table_stale)
+    put_bridge_table_removal (&b);
   batch = cg_rules_batch_finish (&b);
-  g_debug ("ruleset (isolation = %s): %u camera address(es), %u hole(s), %" G_GSIZE_FORMAT
-           " bytes", cg_isolation_mode_to_string (spec->mode),
+  g_debug ("ruleset (isolation = %s): %u camera address(es), %u hole(s), %u bridge(s), %"
+           G_GSIZE_FORMAT " bytes", cg_isolation_mode_to_string (spec->mode),
            spec->cameras ? spec->cameras->len : 0, spec->holes ? spec->holes->len : 0,
-           g_bytes_get_size (batch));
+           spec->bridges ? spec->bridges->len : 0, g_bytes_get_size (batch));
   return batch;
 }
 
 GBytes *
-cg_ruleset_build_flush (guint32 seq)
+cg_ruleset_build_flush (guint32 seq, gboolean bridge)
 {
   CgRulesBatch b;
 
   cg_rules_batch_init (&b, seq);
   put_table (&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
   put_table (&b, NFT_MSG_DELTABLE, 0);
+  if (bridge)
+    put_bridge_table_removal (&b);
   return cg_rules_batch_finish (&b);
-}
-
-CgRulesHole *
-cg_rules_hole_new (const CgRulesSpec *spec, const char *camera_id, const char *peer,
-                   guint minutes, GError **error)
-{
-  const CgRulesCamera *cam = NULL;
-  g_autoptr (GInetAddress) address = NULL;
-  CgRulesHole *hole;
-
-  if (minutes < 1 || minutes > CG_RULES_HOLE_MAX_MINUTES) {
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--minutes %u: a hole stays open from 1 to "
-                 "%d minutes", minutes, CG_RULES_HOLE_MAX_MINUTES);
-    return NULL;
-  }
-  for (guint i = 0; spec->cameras && i < spec->cameras->len && !cam; i++) {
-    const CgRulesCamera *c = g_ptr_array_index (spec->cameras, i);
-    if (g_str_equal (c->camera_id, camera_id))
-      cam = c;
-  }
-  if (!cam) {
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "camera \"%s\" has no IP address in the "
-                 "configuration (no camera has that id, or its url names a host): a hole is "
-                 "opened to a camera's address", camera_id);
-    return NULL;
-  }
-  if (!(address = g_inet_address_new_from_string (peer))) {
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from \"%s\" is not an IP address", peer);
-    return NULL;
-  }
-  if (g_inet_address_get_family (address) != g_inet_address_get_family (cam->address)) {
-    g_autofree char *camera = g_inet_address_to_string (cam->address);
-    g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from %s and camera %s's address %s are "
-                 "not both IPv4 or both IPv6", peer, camera_id, camera);
-    return NULL;
-  }
-  for (guint i = 0; i < spec->cameras->len; i++) {
-    const CgRulesCamera *c = g_ptr_array_index (spec->cameras, i);
-    if (g_inet_address_equal (c->address, address)) {
-      g_set_error (error, CG_ERROR, CG_ERROR_CONFIG, "--from %s is camera %s's address: "
-                   "cameras may never reach each other", peer, c->camera_id);
-      return NULL;
-    }
-  }
-  hole = g_new0 (CgRulesHole, 1);
-  hole->camera_id = g_strdup (camera_id);
-  hole->camera = g_object_ref (cam->address);
-  hole->peer = g_steal_pointer (&address);
-  hole->timeout_ms = (guint64) minutes * 60 * 1000;
-  return hole;
-}
-
-void
-cg_rules_hole_free (CgRulesHole *hole)
-{
-  hole_free (hole);
 }
 
 GBytes *

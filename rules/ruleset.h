@@ -63,6 +63,39 @@
  *     }
  *   }
  *
+ * When camera interfaces are Linux bridges (BRIDGES, found by the caller with
+ * their PORTS; rules/bridge.h), the same batch also installs a table of the
+ * bridge family. It sees frames between bridge ports, which the inet table
+ * sees only with br_netfilter on (bridge-nf-call-iptables = 1), and judges
+ * them without conntrack:
+ *
+ *   table bridge camgate {                      # replaced whole, in the same batch
+ *     set camera_ports { type ifname; elements = { PORTS } }
+ *     counter cam_ID { }  counter unknown { }   # as in table inet camgate
+ *     set cameras4, cameras6, map camera_counters4, camera_counters6,
+ *     set violations4, violations6              # the same names, types and flags
+ *
+ *     chain prerouting { type filter hook prerouting priority filter - 10; policy accept;
+ *                        iifname @camera_ports jump camera_port }
+ *     chain forward    { type filter hook forward priority filter - 10; policy accept;
+ *                        iifname @camera_ports drop     # (monitor: accept) floods between
+ *                        oifname @camera_ports drop }   # camera ports: noise, not counted
+ *     chain camera_port {                       # a frame from a camera port
+ *       meta pkttype != other accept            # to the gateway (table inet judges it), or
+ *                                               # a broadcast or multicast (forward drops
+ *                                               # the copies to other ports)
+ *       meta protocol != { ip, ip6 } drop       # (monitor: accept) unicast ARP and the like
+ *       goto violation                          # unicast to another station: a camera
+ *     }
+ *     chain violation { ... }                   # as in table inet camgate, with meta
+ *                                               # protocol ip / ip6 for meta nfproto
+ *   }
+ *
+ * Camera-to-camera unicast is counted in prerouting: under enforce the caller
+ * also sets the kernel's port isolation flag on every port, and the bridge
+ * drops isolated-to-isolated frames before its forward hook. Ports added
+ * later are covered from the next apply on.
+ *
  * Everything entering a camera interface is denied by interface, so the seal
  * holds before any camera address is known; addresses only attribute
  * violations to cameras. Established traffic is accepted only on the input
@@ -94,24 +127,39 @@ typedef struct {
   guint64 timeout_ms;         /* left before the kernel removes it */
 } CgRulesHole;
 
+/* A camera_interface that is a Linux bridge, with its ports when it was looked at. */
+typedef struct {
+  char *name;
+  char **ports;               /* NULL-terminated, may be empty; transfer full */
+} CgRulesBridge;
+
 typedef struct {
   CgIsolationMode mode;       /* ENFORCE drops; MONITOR counts and logs, drops nothing */
   char **interfaces;          /* NULL-terminated, at least one */
   GPtrArray *cameras;         /* element-type CgRulesCamera */
   GPtrArray *holes;           /* element-type CgRulesHole */
+  GPtrArray *bridges;         /* element-type CgRulesBridge: those of @interfaces that are
+                               * bridges, filled by the caller (cg_bridge_find); empty: no
+                               * table bridge camgate */
+  gboolean bridge_table_stale;  /* with no @bridges: a table bridge camgate from an
+                                 * earlier apply is in the kernel, and the batch removes it */
   guint16 nflog_group;
 } CgRulesSpec;
 
 /* Cameras whose url host is an IP literal get an address; others are sealed
- * by interface only. transfer full */
+ * by interface only. No bridges: the caller looks them up. transfer full */
 CgRulesSpec *cg_rules_spec_from_config (const CgConfig *config);
 void cg_rules_spec_free (CgRulesSpec *spec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesSpec, cg_rules_spec_free)
+/* FALSE with @error if @spec cannot be expressed (an interface name too long). */
+gboolean cg_rules_spec_validate (const CgRulesSpec *spec, GError **error);
+void cg_rules_bridge_free (CgRulesBridge *bridge);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesBridge, cg_rules_bridge_free)
 
 /* The batch (BATCH_BEGIN ... BATCH_END, sequence numbers from @seq) that
- * replaces table inet camgate with the ruleset of @spec, atomically, whether
- * or not it existed. NULL with @error if @spec cannot be expressed (an
- * interface name too long). transfer full */
+ * replaces table inet camgate (and table bridge camgate, when @spec has
+ * bridges) with the ruleset of @spec, atomically, whether or not they
+ * existed. NULL with @error if @spec does not validate. transfer full */
 GBytes *cg_ruleset_build (const CgRulesSpec *spec, guint32 seq, GError **error);
 #define CG_RULES_HOLE_MAX_MINUTES (24 * 60)
 
@@ -129,7 +177,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgRulesHole, cg_rules_hole_free)
  * restarts its time if it is open); the kernel closes it when the time is
  * up. transfer full */
 GBytes *cg_ruleset_build_hole (const CgRulesHole *hole, guint32 seq);
-/* The batch that removes camgate's tables, whether or not they exist. transfer full */
-GBytes *cg_ruleset_build_flush (guint32 seq);
+/* The batch that removes table inet camgate, and table bridge camgate if
+ * @bridge, whether or not they exist. The caller asks the kernel whether a
+ * bridge table is there (cg_nft_table_exists): a kernel without the bridge
+ * family refuses any message about one. transfer full */
+GBytes *cg_ruleset_build_flush (guint32 seq, gboolean bridge);
 
 G_END_DECLS

@@ -489,9 +489,31 @@ bridge_nf_call() {
 # priority -400 (whatever arrives at ROLE, before any other chain sees it),
 # and at input, priority 400 (whatever is delivered to ROLE itself, after
 # every filter, camgate's included).
+#
+# In the gateway it also installs table bridge capture, counting the same way
+# every frame that enters br-cam's ports, at the bridge's prerouting hook,
+# priority -400 (before camgate's bridge table): the only place that sees a
+# camera's frames to another camera when br_netfilter is off (capture_count
+# --bridge).
 capture_start() {
   local role=$1 name=${2:-capture}
   name=${name//\"/\'}
+  if [ "$role" = gw ]; then
+    in_ns gw nft -f - <<EOF || fail "cannot install a bridge capture in gw"
+table bridge capture
+delete table bridge capture
+table bridge capture {
+	comment "$name"
+	set pre4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	set pre6 { type ipv6_addr . ipv6_addr . inet_proto . inet_service; size 65535; flags dynamic; }
+	chain prerouting {
+		type filter hook prerouting priority -400; policy accept;
+		meta l4proto { tcp, udp } update @pre4 { ip saddr . ip daddr . meta l4proto . th dport counter }
+		meta l4proto { tcp, udp } update @pre6 { ip6 saddr . ip6 daddr . meta l4proto . th dport counter }
+	}
+}
+EOF
+  fi
   in_ns "$role" nft -f - <<EOF || fail "cannot install a capture in $role"
 table inet capture
 delete table inet capture
@@ -516,21 +538,23 @@ EOF
   CG_CAPTURE[$role]=$name
 }
 
-# capture_count [--input] [--from ADDR] [--to ADDR] ROLE PROTO PORT: packets
-# of PROTO (tcp or udp) to PORT ("any": every port) that ROLE's capture
-# counted at prerouting (--input: delivered to ROLE itself); only those from,
-# and to, the addresses given (IPv6 in its short form, as nft prints it).
+# capture_count [--input|--bridge] [--from ADDR] [--to ADDR] ROLE PROTO PORT:
+# packets of PROTO (tcp or udp) to PORT ("any": every port) that ROLE's
+# capture counted at prerouting (--input: delivered to ROLE itself; --bridge:
+# entering a port of the gateway's bridge); only those from, and to, the
+# addresses given (IPv6 in its short form, as nft prints it).
 capture_count() {
-  local set=pre from="" to=""
+  local set=pre from="" to="" family=inet
   while :; do
     case ${1:-} in
       --input) set=in; shift ;;
+      --bridge) family=bridge; shift ;;
       --from) from=$2; shift 2 ;;
       --to) to=$2; shift 2 ;;
       *) break ;;
     esac
   done
-  in_ns "$1" nft -j list table inet capture |
+  in_ns "$1" nft -j list table "$family" capture |
     jq --arg set "$set" --arg from "$from" --arg to "$to" --arg proto "$2" --arg port "$3" '
       [ .nftables[] | select(.set) | .set | select(.name == $set + "4" or .name == $set + "6")
         | .elem[]?.elem
@@ -602,6 +626,18 @@ sentinel() {
     capture_ge $((before + 1)) $hook --to "$addr" "$to" udp "$port"
 }
 
+# pin_neighbour FROM TO: camera FROM knows camera TO's MAC address for
+# both of TO's addresses (a permanent neighbour entry), as a camera that
+# learnt it before the seal does: it sends TO unicast frames without asking
+# ARP or neighbour discovery first, which the seal keeps from TO.
+pin_neighbour() {
+  local mac fam
+  mac=$(in_ns "$2" cat /sys/class/net/eth0/address)
+  for fam in 4 6; do
+    in_ns "$1" ip neigh replace "$(host_addr "$2" "$fam")" lladdr "$mac" dev eth0 nud permanent
+  done
+}
+
 # check_probe seen|blocked FROM PROTO ADDR PORT TO: with fresh captures in
 # the gateway and in role TO (where ADDR lives; gw: the gateway itself), one
 # probe (probe_tcp or probe_udp) from role FROM to ADDR:PORT, then the
@@ -610,8 +646,13 @@ sentinel() {
 # the gateway, its input) or not at all (blocked). Sets PROBE_AT_GW and
 # PROBE_AT_DST (packets counted).
 check_probe() {
-  local want=$1 from=$2 proto=$3 addr=$4 port=$5 to=$6 fam src hook="" what
+  local want=$1 from=$2 proto=$3 addr=$4 port=$5 to=$6 fam src hook="" gw_hook="" what
   fam=$(addr_family "$addr")
+  # Camera to camera is bridged: seen by the gateway's bridge, not its IP stack.
+  if [[ $from == cam* && $to == cam* ]]; then
+    gw_hook=--bridge
+    pin_neighbour "$from" "$to"
+  fi
   src=$(host_addr "$from" "$fam")
   what="$proto/$port from $from ($src) to $to ($addr)"
   capture_start gw "$what"
@@ -619,7 +660,7 @@ check_probe() {
   "probe_$proto" "$from" "$addr" "$port"
   sentinel "$from" gw "$fam"
   [ "$to" = gw ] || sentinel gw "$to" "$fam"
-  PROBE_AT_GW=$(capture_count --from "$src" --to "$addr" gw "$proto" "$port")
+  PROBE_AT_GW=$(capture_count $gw_hook --from "$src" --to "$addr" gw "$proto" "$port")
   PROBE_AT_DST=$(capture_count $hook --from "$src" --to "$addr" "$to" "$proto" "$port")
   num_ge "$PROBE_AT_GW" 1 ||
     fail "$what: the probe never reached the gateway (no packet in its capture): the probe is broken"
@@ -636,10 +677,11 @@ check_probe() {
   esac
 }
 
-# camgate_counter NAME: packets of counter NAME in the gateway's table inet
-# camgate (cam_ID, unknown); empty if there is no such counter.
+# camgate_counter NAME [FAMILY]: packets of counter NAME in the gateway's
+# table FAMILY (inet, or bridge) camgate (cam_ID, unknown); empty if there
+# is no such counter.
 camgate_counter() {
-  in_ns gw nft -j list counter inet camgate "$1" 2>/dev/null |
+  in_ns gw nft -j list counter "${2:-inet}" camgate "$1" 2>/dev/null |
     jq -r '.nftables[] | select(.counter) | .counter.packets' || true
 }
 

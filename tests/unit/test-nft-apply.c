@@ -155,7 +155,7 @@ static void
 test_refused_flush_keeps_the_table (void)
 {
   g_autoptr (GBytes) good = build (good_conf);
-  g_autoptr (GBytes) flush = cg_ruleset_build_flush (2000);
+  g_autoptr (GBytes) flush = cg_ruleset_build_flush (2000, FALSE);
   g_autoptr (GBytes) broken = with_missing_set (flush);
   g_autoptr (GError) error = NULL;
   g_autofree char *before = NULL, *after = NULL;

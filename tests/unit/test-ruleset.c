@@ -27,18 +27,23 @@
 
 /* ---- a batch, parsed back ---------------------------------------------------- */
 
-typedef struct {
+typedef struct Parsed Parsed;
+struct Parsed {
+  guint8 family;        /* NFPROTO_INET, NFPROTO_BRIDGE */
+  Parsed *bridge;       /* in the inet one: table bridge camgate's messages, or NULL */
   GString *tables;      /* "new del new": the table messages, in order */
   GHashTable *sets;     /* set key (see set_key) -> struct nftnl_set * */
   GHashTable *elems;    /* set key -> GPtrArray of struct nftnl_set *, one per NEWSETELEM */
   GHashTable *objs;     /* name -> struct nftnl_obj * */
   GHashTable *chains;   /* name -> struct nftnl_chain * */
   GHashTable *rules;    /* chain name -> GPtrArray of struct nftnl_rule * */
-} Parsed;
+};
 
 static void
 parsed_free (Parsed *p)
 {
+  if (p->bridge)
+    parsed_free (p->bridge);
   g_string_free (p->tables, TRUE);
   g_hash_table_unref (p->sets);
   g_hash_table_unref (p->elems);
@@ -172,7 +177,7 @@ parse_table (Parsed *p, const struct nlmsghdr *nlh, gboolean create)
 
   g_assert_cmpint (nftnl_table_nlmsg_parse (nlh, t), ==, 0);
   g_assert_cmpstr (nftnl_table_get_str (t, NFTNL_TABLE_NAME), ==, "camgate");
-  g_assert_cmpuint (nftnl_table_get_u32 (t, NFTNL_TABLE_FAMILY), ==, NFPROTO_INET);
+  g_assert_cmpuint (nftnl_table_get_u32 (t, NFTNL_TABLE_FAMILY), ==, p->family);
   /* A plain create: no error if the table is there already. */
   g_assert_false (nlh->nlmsg_flags & NLM_F_EXCL);
   g_assert_cmpuint (!!(nlh->nlmsg_flags & NLM_F_CREATE), ==, create);
@@ -180,14 +185,24 @@ parse_table (Parsed *p, const struct nlmsghdr *nlh, gboolean create)
   nftnl_table_free (t);
 }
 
+static Parsed *parsed_new (guint8 family);
+
 static void
 parse_message (Parsed *p, const struct nlmsghdr *nlh)
 {
   const struct nfgenmsg *nfg = mnl_nlmsg_get_payload (nlh);
 
   g_assert_cmpuint (nlh->nlmsg_type >> 8, ==, NFNL_SUBSYS_NFTABLES);
-  g_assert_cmpuint (nfg->nfgen_family, ==, NFPROTO_INET);
   g_assert_true (nlh->nlmsg_flags & NLM_F_REQUEST);
+  /* The bridge table comes after the inet one, whole. */
+  if (nfg->nfgen_family == NFPROTO_BRIDGE) {
+    if (!p->bridge)
+      p->bridge = parsed_new (NFPROTO_BRIDGE);
+    p = p->bridge;
+  } else {
+    g_assert_cmpuint (nfg->nfgen_family, ==, NFPROTO_INET);
+    g_assert_null (p->bridge);
+  }
   switch (NFNL_MSG_TYPE (nlh->nlmsg_type)) {
   case NFT_MSG_NEWTABLE:
   case NFT_MSG_DELTABLE:
@@ -232,15 +247,11 @@ parse_message (Parsed *p, const struct nlmsghdr *nlh)
 /* Every message in order, sequence numbers from SEQ, between BATCH_BEGIN and
  * BATCH_END. transfer full */
 static Parsed *
-parse (GBytes *batch)
+parsed_new (guint8 family)
 {
   Parsed *p = g_new0 (Parsed, 1);
-  gsize len;
-  const struct nlmsghdr *nlh = g_bytes_get_data (batch, &len);
-  int left = len;
-  guint32 seq = SEQ;
-  gboolean ended = FALSE;
 
+  p->family = family;
   p->tables = g_string_new (NULL);
   p->sets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                    (GDestroyNotify) nftnl_set_free);
@@ -252,6 +263,19 @@ parse (GBytes *batch)
                                      (GDestroyNotify) nftnl_chain_free);
   p->rules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                     (GDestroyNotify) g_ptr_array_unref);
+  return p;
+}
+
+static Parsed *
+parse (GBytes *batch)
+{
+  Parsed *p = parsed_new (NFPROTO_INET);
+  gsize len;
+  const struct nlmsghdr *nlh = g_bytes_get_data (batch, &len);
+  int left = len;
+  guint32 seq = SEQ;
+  gboolean ended = FALSE;
+
   for (; mnl_nlmsg_ok (nlh, left); nlh = mnl_nlmsg_next (nlh, &left), seq++) {
     g_assert_false (ended);
     g_assert_cmpuint (nlh->nlmsg_seq, ==, seq);
@@ -445,8 +469,9 @@ assert_sets (Parsed *p)
     g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_OBJ_TYPE), ==,
                       sets[i].flags & NFT_SET_OBJECT ? NFT_OBJECT_COUNTER : 0);
   }
-  /* ...and the anonymous sets of 7 rules: { nd-* }, 3 × udp dport { }, 4 × { tcp, udp } */
-  g_assert_cmpuint (g_hash_table_size (p->sets), ==, G_N_ELEMENTS (sets) + 8);
+  /* ...and the anonymous sets of 9 rules: { nd-* }, 3 × udp dport { }, 4 × { tcp, udp },
+   * { broadcast, multicast } */
+  g_assert_cmpuint (g_hash_table_size (p->sets), ==, G_N_ELEMENTS (sets) + 9);
   g_assert_cmpuint (count_elems (p, "violations4") + count_elems (p, "newconn6"), ==, 0);
 }
 
@@ -458,7 +483,7 @@ assert_chains (Parsed *p)
     { "forward", NF_INET_FORWARD, 2 },
     { "output", NF_INET_LOCAL_OUT, 1 },
     { "camera_to_gateway", -1, 10 },
-    { "camera_forward", -1, 3 },
+    { "camera_forward", -1, 4 },
     { "into_cameras", -1, 3 },
     { "violation", -1, 10 },
   };
@@ -587,6 +612,30 @@ assert_violation_rules (Parsed *p, int verdict)
   assert_verdict (expr_at (rule_at (p, "violation", 9), 0), verdict, NULL);
   assert_rule (p, "into_cameras", 2, "counter immediate");
   assert_verdict (expr_at (rule_at (p, "into_cameras", 2), 1), verdict, NULL);
+
+  /* meta pkttype { broadcast, multicast } drop: a bridge's floods, before
+   * anything is counted */
+  r = rule_at (p, "camera_forward", 0);
+  assert_rule (p, "camera_forward", 0, "meta lookup immediate");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_PKTTYPE);
+  {
+    g_autofree char *set = set_key (nftnl_expr_get_str (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET),
+                                    nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET_ID));
+    struct nftnl_set *s = g_hash_table_lookup (p->sets, set);
+    guint8 broadcast = 1, multicast = 2, host = 0, otherhost = 3;
+
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_KEY_TYPE), ==, 31);   /* pkttype */
+    g_assert_cmpuint (count_elems (p, set), ==, 2);
+    g_assert_nonnull (find_elem (p, set, &broadcast, 1));
+    g_assert_nonnull (find_elem (p, set, &multicast, 1));
+    g_assert_null (find_elem (p, set, &host, 1));
+    g_assert_null (find_elem (p, set, &otherhost, 1));
+  }
+  g_assert_false (nftnl_expr_is_set (expr_at (r, 1), NFTNL_EXPR_LOOKUP_FLAGS) &&
+                  nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_FLAGS));
+  assert_verdict (expr_at (r, 2), verdict, NULL);
+  assert_verdict (expr_at (rule_at (p, "camera_forward", 3), 0), NFT_GOTO, "violation");
 }
 
 static void
@@ -737,14 +786,26 @@ test_monitor (void)
 }
 
 static void
-test_flush (void)
+assert_empty (Parsed *p)
 {
-  g_autoptr (GBytes) batch = cg_ruleset_build_flush (SEQ);
-  g_autoptr (Parsed) p = parse (batch);
-
   g_assert_cmpstr (p->tables->str, ==, "new del");
   g_assert_cmpuint (g_hash_table_size (p->sets) + g_hash_table_size (p->objs) +
                     g_hash_table_size (p->chains) + g_hash_table_size (p->rules), ==, 0);
+}
+
+static void
+test_flush (void)
+{
+  g_autoptr (GBytes) batch = cg_ruleset_build_flush (SEQ, FALSE);
+  g_autoptr (GBytes) with_bridge = cg_ruleset_build_flush (SEQ, TRUE);
+  g_autoptr (Parsed) p = parse (batch);
+  g_autoptr (Parsed) pb = parse (with_bridge);
+
+  assert_empty (p);
+  g_assert_null (p->bridge);
+  assert_empty (pb);
+  g_assert_nonnull (pb->bridge);
+  assert_empty (pb->bridge);
 }
 
 static void
@@ -781,7 +842,11 @@ test_bad_hole (void)
   g_assert_nonnull (strstr (error->message, "[front]"));
 }
 
-/* Two cameras on one address: one element, counted as the first camera's. */
+/* add_bridge is defined with the bridge tests below. */
+static void add_bridge (CgRulesSpec *spec, const char *name, const char *ports);
+
+/* Two cameras on one address: one element, counted as the first camera's,
+ * and one warning, though both tables map the address. */
 static void
 test_shared_address (void)
 {
@@ -790,6 +855,7 @@ test_shared_address (void)
 
   add_camera (spec, "front", "10.20.0.11");
   add_camera (spec, "front-hd", "10.20.0.11");
+  add_bridge (spec, "br-cam", "vcam1");
   g_test_expect_message ("camgate-rules", G_LOG_LEVEL_WARNING,
                          "[front-hd] address 10.20.0.11 is camera front's too*");
   p = build_and_parse (spec);
@@ -838,6 +904,229 @@ test_spec_from_config (void)
   g_assert_false (g_hash_table_contains (p->objs, "cam_yard"));
 }
 
+/* ---- table bridge camgate ------------------------------------------------------ */
+
+/* The spec owns its bridges: br-cam with @ports ("vcam1,vcam2"). */
+static void
+add_bridge (CgRulesSpec *spec, const char *name, const char *ports)
+{
+  CgRulesBridge *br = g_new0 (CgRulesBridge, 1);
+
+  br->name = g_strdup (name);
+  br->ports = g_strsplit (ports, ",", -1);
+  g_ptr_array_add (spec->bridges, br);
+}
+
+/* The bridge table's sets: those of the inet table a violation reader
+ * reads, with the same key types and flags, and the camera ports. */
+static void
+assert_bridge_sets (Parsed *b)
+{
+  static const struct {
+    const char *name;
+    guint32 flags, key_type, key_len, size;
+    guint64 timeout_ms;
+  } sets[] = {
+    { "camera_ports", 0, 41, 16 },
+    { "cameras4", 0, 7, 4 },
+    { "cameras6", 0, 8, 16 },
+    { "camera_counters4", NFT_SET_OBJECT, 7, 4 },
+    { "camera_counters6", NFT_SET_OBJECT, 8, 16 },
+    { "violations4", NFT_SET_TIMEOUT | NFT_SET_EVAL, 0x1c730d, 16, 65535, 3600000 },
+    { "violations6", NFT_SET_TIMEOUT | NFT_SET_EVAL, 0x20830d, 40, 65535, 3600000 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sets); i++) {
+    struct nftnl_set *s = g_hash_table_lookup (b->sets, sets[i].name);
+
+    g_test_message ("bridge set %s", sets[i].name);
+    g_assert_nonnull (s);
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_FAMILY), ==, NFPROTO_BRIDGE);
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_FLAGS), ==, sets[i].flags);
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_KEY_TYPE), ==, sets[i].key_type);
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_KEY_LEN), ==, sets[i].key_len);
+    g_assert_cmpuint (nftnl_set_get_u32 (s, NFTNL_SET_DESC_SIZE), ==, sets[i].size);
+    g_assert_cmpuint (nftnl_set_get_u64 (s, NFTNL_SET_TIMEOUT), ==, sets[i].timeout_ms);
+  }
+  /* ...and the anonymous sets: { ip, ip6 }, 4 × { tcp, udp } */
+  g_assert_cmpuint (g_hash_table_size (b->sets), ==, G_N_ELEMENTS (sets) + 5);
+  g_assert_false (g_hash_table_contains (b->sets, "allow4"));
+}
+
+static void
+assert_bridge_chains (Parsed *b)
+{
+  static const struct { const char *name; int hook; guint rules; } chains[] = {
+    { "prerouting", 0, 1 },     /* NF_BR_PRE_ROUTING */
+    { "forward", 2, 2 },        /* NF_BR_FORWARD */
+    { "camera_port", -1, 3 },
+    { "violation", -1, 10 },
+  };
+
+  g_assert_cmpuint (g_hash_table_size (b->chains), ==, G_N_ELEMENTS (chains));
+  for (guint i = 0; i < G_N_ELEMENTS (chains); i++) {
+    struct nftnl_chain *c = g_hash_table_lookup (b->chains, chains[i].name);
+
+    g_test_message ("bridge chain %s", chains[i].name);
+    g_assert_nonnull (c);
+    g_assert_cmpuint (rule_count (b, chains[i].name), ==, chains[i].rules);
+    g_assert_cmpuint (nftnl_chain_is_set (c, NFTNL_CHAIN_HOOKNUM), ==, chains[i].hook >= 0);
+    if (chains[i].hook < 0)
+      continue;
+    g_assert_cmpuint (nftnl_chain_get_u32 (c, NFTNL_CHAIN_HOOKNUM), ==, chains[i].hook);
+    g_assert_cmpint (nftnl_chain_get_s32 (c, NFTNL_CHAIN_PRIO), ==, -210);  /* filter - 10 */
+    g_assert_cmpuint (nftnl_chain_get_u32 (c, NFTNL_CHAIN_POLICY), ==, NF_ACCEPT);
+  }
+}
+
+/* The bridge table of a spec with bridge br-cam (ports vcam1, vcam2) and
+ * cameras front (10.20.0.11) and back (2001:db8::5); @verdict: enforce's
+ * NF_DROP or monitor's NF_ACCEPT. */
+static void
+assert_bridge_table (Parsed *b, int verdict)
+{
+  const char vcam1[16] = "vcam1", vcam2[16] = "vcam2";
+  struct nftnl_rule *r;
+  guint8 otherhost = 3;
+  guint16 ipv4 = htons (0x0800), ipv6 = htons (0x86dd), arp = htons (0x0806);
+
+  g_assert_cmpstr (b->tables->str, ==, "new del new");
+  assert_bridge_sets (b);
+  assert_bridge_chains (b);
+  g_assert_cmpuint (count_elems (b, "camera_ports"), ==, 2);
+  g_assert_nonnull (find_elem (b, "camera_ports", vcam1, sizeof vcam1));
+  g_assert_nonnull (find_elem (b, "camera_ports", vcam2, sizeof vcam2));
+  /* the same counters, for the same cameras */
+  g_assert_cmpuint (g_hash_table_size (b->objs), ==, 3);
+  assert_camera (b, "front", "10.20.0.11");
+  assert_camera (b, "back", "2001:db8::5");
+  g_assert_true (g_hash_table_contains (b->objs, "unknown"));
+
+  /* iifname @camera_ports jump camera_port */
+  r = rule_at (b, "prerouting", 0);
+  assert_rule (b, "prerouting", 0, "meta lookup immediate");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_IIFNAME);
+  g_assert_cmpstr (nftnl_expr_get_str (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET), ==,
+                   "camera_ports");
+  assert_verdict (expr_at (r, 2), NFT_JUMP, "camera_port");
+  /* iifname @camera_ports drop; oifname @camera_ports drop: floods, uncounted */
+  for (guint i = 0; i < 2; i++) {
+    r = rule_at (b, "forward", i);
+    assert_rule (b, "forward", i, "meta lookup immediate");
+    g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                      i == 0 ? NFT_META_IIFNAME : NFT_META_OIFNAME);
+    assert_verdict (expr_at (r, 2), verdict, NULL);
+  }
+
+  /* meta pkttype != other accept: to the gateway, or flooded */
+  r = rule_at (b, "camera_port", 0);
+  assert_rule (b, "camera_port", 0, "meta cmp immediate");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_PKTTYPE);
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_CMP_OP), ==, NFT_CMP_NEQ);
+  {
+    guint32 len;
+    const void *data = nftnl_expr_get (expr_at (r, 1), NFTNL_EXPR_CMP_DATA, &len);
+
+    g_assert_cmpmem (data, len, &otherhost, 1);
+  }
+  assert_verdict (expr_at (r, 2), NF_ACCEPT, NULL);
+  /* meta protocol != { ip, ip6 } drop */
+  r = rule_at (b, "camera_port", 1);
+  assert_rule (b, "camera_port", 1, "meta lookup immediate");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 0), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_PROTOCOL);
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_FLAGS), ==,
+                    NFT_LOOKUP_F_INV);
+  {
+    g_autofree char *set = set_key (nftnl_expr_get_str (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET),
+                                    nftnl_expr_get_u32 (expr_at (r, 1), NFTNL_EXPR_LOOKUP_SET_ID));
+
+    g_assert_cmpuint (count_elems (b, set), ==, 2);
+    g_assert_nonnull (find_elem (b, set, &ipv4, 2));
+    g_assert_nonnull (find_elem (b, set, &ipv6, 2));
+    g_assert_null (find_elem (b, set, &arp, 2));
+  }
+  assert_verdict (expr_at (r, 2), verdict, NULL);
+  assert_verdict (expr_at (rule_at (b, "camera_port", 2), 0), NFT_GOTO, "violation");
+
+  /* the violation chain: as in table inet, with meta protocol for meta nfproto */
+  r = rule_at (b, "violation", 0);
+  assert_rule (b, "violation", 0, "meta lookup meta cmp payload payload meta payload dynset");
+  g_assert_cmpuint (nftnl_expr_get_u32 (expr_at (r, 2), NFTNL_EXPR_META_KEY), ==,
+                    NFT_META_PROTOCOL);
+  {
+    guint32 len;
+    const void *data = nftnl_expr_get (expr_at (r, 3), NFTNL_EXPR_CMP_DATA, &len);
+
+    g_assert_cmpmem (data, len, &ipv4, 2);
+  }
+  g_assert_cmpstr (nftnl_expr_get_str (expr_at (r, 8), NFTNL_EXPR_DYNSET_SET_NAME), ==,
+                   "violations4");
+  g_assert_cmpstr (nftnl_expr_get_str (expr_at (rule_at (b, "violation", 2), 8),
+                                       NFTNL_EXPR_DYNSET_SET_NAME), ==, "violations6");
+  assert_rule (b, "violation", 4, "meta cmp payload lookup payload objref");
+  assert_rule (b, "violation", 7, "meta cmp payload lookup objref");
+  assert_rule (b, "violation", 8, "limit log");
+  g_assert_cmpuint (nftnl_expr_get_u16 (expr_at (rule_at (b, "violation", 8), 1),
+                                        NFTNL_EXPR_LOG_GROUP), ==, NFLOG_GROUP);
+  g_assert_cmpstr (nftnl_expr_get_str (expr_at (rule_at (b, "violation", 8), 1),
+                                       NFTNL_EXPR_LOG_PREFIX), ==, "camgate");
+  assert_verdict (expr_at (rule_at (b, "violation", 9), 0), verdict, NULL);
+}
+
+static void
+test_bridge (void)
+{
+  for (CgIsolationMode mode = CG_ISOLATION_ENFORCE; mode <= CG_ISOLATION_MONITOR; mode++) {
+    g_autoptr (CgRulesSpec) spec = spec_new (mode, "br-cam,eth2");
+    g_autoptr (Parsed) p = NULL;
+    int verdict = mode == CG_ISOLATION_ENFORCE ? NF_DROP : NF_ACCEPT;
+
+    add_camera (spec, "front", "10.20.0.11");
+    add_camera (spec, "back", "2001:db8::5");
+    add_bridge (spec, "br-cam", "vcam1,vcam2");
+    p = build_and_parse (spec);
+    /* table inet camgate is the same, bridge or not */
+    assert_ruleset (p, verdict);
+    g_assert_cmpuint (count_elems (p, "camera_ifaces"), ==, 2);
+    g_assert_nonnull (p->bridge);
+    assert_bridge_table (p->bridge, verdict);
+  }
+}
+
+/* No bridge: no bridge table, unless one from before is to go. */
+static void
+test_no_bridge (void)
+{
+  g_autoptr (CgRulesSpec) spec = spec_new (CG_ISOLATION_ENFORCE, "eth1");
+  g_autoptr (Parsed) p = NULL;
+  g_autoptr (Parsed) stale = NULL;
+
+  p = build_and_parse (spec);
+  g_assert_null (p->bridge);
+  spec->bridge_table_stale = TRUE;
+  stale = build_and_parse (spec);
+  assert_ruleset (stale, NF_DROP);
+  g_assert_nonnull (stale->bridge);
+  assert_empty (stale->bridge);
+}
+
+static void
+test_bad_bridge_port (void)
+{
+  g_autoptr (CgRulesSpec) spec = spec_new (CG_ISOLATION_ENFORCE, "br-cam");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) batch = NULL;
+
+  add_bridge (spec, "br-cam", "vcam1,abcdefghijklmnop");
+  batch = cg_ruleset_build (spec, SEQ, &error);
+  g_assert_null (batch);
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "bridge port \"abcdefghijklmnop\": longer than 15"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -851,5 +1140,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ruleset/bad-hole", test_bad_hole);
   g_test_add_func ("/ruleset/shared-address", test_shared_address);
   g_test_add_func ("/ruleset/spec-from-config", test_spec_from_config);
+  g_test_add_func ("/ruleset/bridge", test_bridge);
+  g_test_add_func ("/ruleset/no-bridge", test_no_bridge);
+  g_test_add_func ("/ruleset/bad-bridge-port", test_bad_bridge_port);
   return g_test_run ();
 }

@@ -22,6 +22,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "error.h"
+#include "nft.h"
 
 /* The kernel fills a dump answer up to 32 KiB: room for it, not truncated. */
 #define DUMP_BUFFER_BYTES (32 * 1024)
@@ -222,22 +223,6 @@ on_entry (const struct nlmsghdr *nlh, void *data)
   return MNL_CB_OK;
 }
 
-static struct nlmsghdr *
-put_header (char *buf, guint16 type, guint16 flags, guint8 family, guint32 seq)
-{
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
-  struct nfgenmsg *nfg;
-
-  nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
-  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-  nlh->nlmsg_seq = seq;
-  nfg = mnl_nlmsg_put_extra_header (nlh, sizeof *nfg);
-  nfg->nfgen_family = family;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = 0;
-  return nlh;
-}
-
 /* Sends @nlh and runs @cb on the answers until the kernel is done. 0 or an errno. */
 static int
 request (struct mnl_socket *nl, struct nlmsghdr *nlh, mnl_cb_t cb, gpointer data)
@@ -264,7 +249,8 @@ static int
 delete_entry (struct mnl_socket *nl, const Doomed *d, guint32 seq)
 {
   char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *nlh = put_header (buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, d->family, seq);
+  struct nlmsghdr *nlh = cg_nfnl_put_header (buf, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE,
+                                                  NLM_F_ACK, d->family, 0, seq);
   gsize len;
   const void *tuple = g_bytes_get_data (d->tuple, &len);
 
@@ -296,14 +282,10 @@ cg_conntrack_cut (const CgRulesSpec *spec, guint *n_cut, GError **error)
   g_array_set_clear_func (cut.doomed, doomed_clear);
   if (!collect_prefixes (spec, &cut, error))
     goto out;
-  nl = mnl_socket_open (NETLINK_NETFILTER);
-  if (!nl || mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-    err = errno;
-    g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot talk to conntrack over netlink: %s%s",
-                 g_strerror (err), err == EPERM ? " (needs root)" : "");
+  if (!(nl = cg_nft_socket_open (error)))
     goto out;
-  }
-  err = request (nl, put_header (buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, seq),
+  err = request (nl, cg_nfnl_put_header (buf, NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET,
+                                     NLM_F_DUMP, AF_UNSPEC, 0, seq),
                  on_entry, &cut);
   if (err) {
     g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot list the conntrack table: %s",

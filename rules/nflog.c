@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include "error.h"
+#include "nft.h"
 
 #define DEFAULT_COPY_RANGE 128          /* IPv6 + a few extension headers + ports */
 #define DEFAULT_RCVBUF (256 * 1024)
@@ -198,22 +199,6 @@ cg_nflog_parse (const void *msg, gsize len, CgNflogPacket *out, GError **error)
 
 /* ---- the socket ------------------------------------------------------------ */
 
-static struct nlmsghdr *
-config_header (char *buf, guint16 group, guint32 seq)
-{
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
-  struct nfgenmsg *nfg;
-
-  nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = seq;
-  nfg = mnl_nlmsg_put_extra_header (nlh, sizeof *nfg);
-  nfg->nfgen_family = AF_UNSPEC;
-  nfg->version = NFNETLINK_V0;
-  nfg->res_id = htons (group);
-  return nlh;
-}
-
 static int
 skip_packet (const struct nlmsghdr *nlh, void *data)
 {
@@ -256,7 +241,8 @@ bind_group (struct mnl_socket *nl, guint16 group, GError **error)
   guint32 seq = (guint32) g_get_monotonic_time ();
   int err;
 
-  nlh = config_header (buf, group, seq);
+  nlh = cg_nfnl_put_header (buf, NFNL_SUBSYS_ULOG, NFULNL_MSG_CONFIG, NLM_F_ACK, AF_UNSPEC,
+                            htons (group), seq);
   mnl_attr_put (nlh, NFULA_CFG_CMD, sizeof cmd, &cmd);
   if ((err = configure (nl, nlh)) != 0) {
     g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot bind NFLOG group %u: %s%s", group,
@@ -264,7 +250,8 @@ bind_group (struct mnl_socket *nl, guint16 group, GError **error)
                  ? " (another process, ulogd or another camgate, listens on it)" : "");
     return FALSE;
   }
-  nlh = config_header (buf, group, seq + 1);
+  nlh = cg_nfnl_put_header (buf, NFNL_SUBSYS_ULOG, NFULNL_MSG_CONFIG, NLM_F_ACK, AF_UNSPEC,
+                            htons (group), seq + 1);
   mnl_attr_put (nlh, NFULA_CFG_MODE, sizeof mode, &mode);
   if ((err = configure (nl, nlh)) != 0) {
     g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot set the copy mode of NFLOG group %u: %s",
@@ -319,12 +306,8 @@ cg_nflog_new (guint16 group, CgNflogFunc func, gpointer user_data, GError **erro
   nflog->group = group;
   nflog->func = func;
   nflog->user_data = user_data;
-  if (!(nflog->nl = mnl_socket_open (NETLINK_NETFILTER)) ||
-      mnl_socket_bind (nflog->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-    g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot open an NFLOG socket: %s",
-                 g_strerror (errno));
+  if (!(nflog->nl = cg_nft_socket_open (error)))
     return NULL;
-  }
   fd = mnl_socket_get_fd (nflog->nl);
   if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
     setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);

@@ -37,13 +37,31 @@ cg_nft_socket_open (GError **error)
 
   if (!nl || mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0) {
     int err = errno;
-    g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot talk to nftables over netlink: %s%s",
-                 g_strerror (err), err == EPERM ? " (camgate rules needs root)" : "");
+    g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot talk to netfilter (nftables, "
+                 "conntrack, NFLOG) over netlink: %s%s", g_strerror (err),
+                 err == EPERM ? " (needs root: CAP_NET_ADMIN)" : "");
     if (nl)
       mnl_socket_close (nl);
     return NULL;
   }
   return nl;
+}
+
+struct nlmsghdr *
+cg_nfnl_put_header (char *buf, guint8 subsys, guint8 type, guint16 flags, guint8 family,
+                    guint16 res_id, guint32 seq)
+{
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
+  struct nfgenmsg *nfg;
+
+  nlh->nlmsg_type = (guint16) ((subsys << 8) | type);
+  nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+  nlh->nlmsg_seq = seq;
+  nfg = mnl_nlmsg_put_extra_header (nlh, sizeof *nfg);
+  nfg->nfgen_family = family;
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = res_id;
+  return nlh;
 }
 
 static gboolean

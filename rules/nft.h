@@ -8,10 +8,17 @@
 G_BEGIN_DECLS
 
 struct mnl_socket;
+struct nlmsghdr;
 
 /* A netlink socket bound to the netfilter subsystem, or NULL with @error
  * saying why (root is needed). transfer full: mnl_socket_close() */
 struct mnl_socket *cg_nft_socket_open (GError **error);
+
+/* Starts a netfilter netlink request in @buf (at least MNL_SOCKET_BUFFER_SIZE):
+ * the header for @type of subsystem @subsys (NFNL_SUBSYS_*), then nfgenmsg
+ * with @family and @res_id (in network order). Returns it for attributes. */
+struct nlmsghdr *cg_nfnl_put_header (char *buf, guint8 subsys, guint8 type, guint16 flags,
+                                     guint8 family, guint16 res_id, guint32 seq);
 
 /* Sends @batch and reads the kernel's answer to every message. The kernel
  * commits all or nothing: on failure nothing changed, and @error names the

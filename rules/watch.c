@@ -8,9 +8,10 @@
  * unless a thread of this process committed it: camgate's own applies never
  * call back. The kernel gives that pid as the initial PID namespace sees it:
  * in a PID namespace of its own, camgate would take its own commits for
- * another process's (the daemon then restores at most once a second). Packets that update a dynamic set (`update @violations4`) and
- * elements that time out send no NEWGEN (tests/e2e/tamper.sh checks that
- * no restore follows them).
+ * another process's (the daemon then restores at most once a second).
+ * Packets that update a dynamic set (`update @violations4`) and elements
+ * that time out send no NEWGEN (tests/e2e/tamper.sh checks that no restore
+ * follows them).
  *
  * The socket is non-blocking and read from a GSource until it is empty.
  * When the kernel has to drop events (ENOBUFS), nobody can tell what they

@@ -10,17 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_world
-world_routed 2
-make_certs
-start_camera 1 --audio none
-start_camera 2 --audio none
-start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
-
-write_config "$CG_WORK/off.conf"
-add_camera "$CG_WORK/off.conf" 1
-add_camera "$CG_WORK/off.conf" 2
-conf=$CG_WORK/camgate.conf
-config_isolation "$CG_WORK/off.conf" "$conf" enforce
+two_camera_site
+conf=$enforce_conf
 
 # allow ARGS...: `camgate rules allow ARGS -c CONF` in the gateway; sets RC,
 # output in $CG_WORK/allow.{out,err}.

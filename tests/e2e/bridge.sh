@@ -18,18 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_world
-world_routed 2
-make_certs
-start_camera 1 --audio none
-start_camera 2 --audio none
-start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
-
-off_conf=$CG_WORK/camgate.conf
-write_config "$off_conf"
-add_camera "$off_conf" 1
-add_camera "$off_conf" 2
-enforce_conf=$CG_WORK/enforce.conf
-config_isolation "$off_conf" "$enforce_conf" enforce
+two_camera_site
 
 # What cam1 tries on cam2: PROTO ADDR PORT (8554: its RTSP server).
 PROBES=(
@@ -39,18 +28,6 @@ PROBES=(
   "udp fd00:20::12 5000"
 )
 SSDP=239.255.255.250
-
-relay_running() {
-  local k
-  for k in 1 2; do
-    wait_for "cam$k streaming" 30 camera_is "cam$k" streaming
-    wait_for "uplink cam$k up" 30 uplink_is "cam$k" up
-  done
-}
-
-isolation_applied() {
-  cg_status | jq -e '.isolation.applied == true' >/dev/null
-}
 
 # port_isolated PORT: "on" or "off", as the kernel says (bridge -d link show).
 port_isolated() {

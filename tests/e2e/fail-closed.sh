@@ -12,18 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 
 require_world
-world_routed 2
-make_certs
-start_camera 1 --audio none
-start_camera 2 --audio none
-start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
-
-off_conf=$CG_WORK/camgate.conf
-write_config "$off_conf"
-add_camera "$off_conf" 1
-add_camera "$off_conf" 2
-conf=$CG_WORK/enforce.conf
-config_isolation "$off_conf" "$conf" enforce
+two_camera_site
+conf=$enforce_conf
 
 # What cam1 tries: PROTO PORT, to the cloud host.
 PROBES=("tcp 23" "tcp 2323" "udp 53")
@@ -58,10 +48,6 @@ rules() {
     fail "camgate rules $1 -c $conf: exit status $rc, expected 0"
   fi
   note "camgate rules $1: $(head -n 1 "$CG_WORK/rules-$1.out")"
-}
-
-isolation_applied() {
-  cg_status | jq -e '.isolation.applied == true' >/dev/null
 }
 
 # 1. No seal yet: the probes arrive.

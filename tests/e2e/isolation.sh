@@ -68,19 +68,6 @@ CAM1_PROBES=(
   "tcp 2001:db8:113::2 80 cloud"
 )
 
-# relay_running: both cameras stream and both uplinks are up.
-relay_running() {
-  local k
-  for k in 1 2; do
-    wait_for "cam$k streaming" 30 camera_is "cam$k" streaming
-    wait_for "uplink cam$k up" 30 uplink_is "cam$k" up
-  done
-}
-
-isolation_applied() {
-  cg_status | jq -e '.isolation.applied == true' >/dev/null
-}
-
 # seal MODE: camgate restarted on the configuration for MODE; for enforce
 # and monitor, waits until its table is in the gateway with a counter per
 # camera and one for unknown sources.

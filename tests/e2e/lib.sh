@@ -685,6 +685,38 @@ camgate_counter() {
     jq -r '.nftables[] | select(.counter) | .counter.packets' || true
 }
 
+# two_camera_site [CAMERA-OPTION...]: the routed world with cam1 and cam2
+# (H.264, no audio, options passed on to both) and an ingest for both;
+# writes off_conf ($CG_WORK/camgate.conf, isolation = off) and enforce_conf
+# ($CG_WORK/enforce.conf), both with the two cameras.
+two_camera_site() {
+  world_routed 2
+  make_certs
+  start_camera 1 --audio none "$@"
+  start_camera 2 --audio none "$@"
+  start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
+  off_conf=$CG_WORK/camgate.conf
+  write_config "$off_conf"
+  add_camera "$off_conf" 1
+  add_camera "$off_conf" 2
+  enforce_conf=$CG_WORK/enforce.conf
+  config_isolation "$off_conf" "$enforce_conf" enforce
+}
+
+# isolation_applied: camgate's status says the seal is in force.
+isolation_applied() {
+  cg_status | jq -e '.isolation.applied == true' >/dev/null
+}
+
+# relay_running: cam1 and cam2 stream and both uplinks are up.
+relay_running() {
+  local k
+  for k in 1 2; do
+    wait_for "cam$k streaming" 30 camera_is "cam$k" streaming
+    wait_for "uplink cam$k up" 30 uplink_is "cam$k" up
+  done
+}
+
 # violation_reported CAMERA SRC PROTO DPORT DST [PATTERN]: camgate's status
 # lists a violation from SRC (camera CAMERA, or "null" for a source that is
 # no configured camera) on PROTO/DPORT with DST among its top destinations,

@@ -17,18 +17,7 @@
 . "$(dirname "$0")/lib.sh"
 
 require_world
-world_routed 2
-make_certs
-start_camera 1 --audio none --fps 10
-start_camera 2 --audio none --fps 10
-start_ingest --mount /live/cam1=h264 --mount /live/cam2=h264
-
-off_conf=$CG_WORK/camgate.conf
-write_config "$off_conf"
-add_camera "$off_conf" 1
-add_camera "$off_conf" 2
-enforce_conf=$CG_WORK/enforce.conf
-config_isolation "$off_conf" "$enforce_conf" enforce
+two_camera_site --fps 10
 
 PREFIX=2001:db8:bad::
 PYTHON=/usr/bin/python3

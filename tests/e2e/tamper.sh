@@ -28,10 +28,6 @@ config_isolation "$off_conf" "$conf" enforce
 
 SPEC_MS=$(scaled_ms 2)
 
-isolation_applied() {
-  cg_status | jq -e '.isolation.applied == true' >/dev/null
-}
-
 # table_shape: what makes the seal, one line: chains, rules, named sets,
 # counters, and the elements of camera_ifaces. Empty without the table.
 table_shape() {

@@ -3,8 +3,8 @@
 # "Isolation semantics"), in a routed world with a site LAN and IPv6: what a
 # compromised camera tries (Mirai's telnet scan on 23/2323, payload fetches
 # on 80/443, DNS to the Internet, the site LAN, the other camera, the
-# gateway's ssh and admin UI, IPv6), and scans of the camera from the
-# Internet and from the LAN.
+# gateway's ssh and admin UI), each over IPv4 and IPv6, and nmap scans of
+# the camera's IPv4 and IPv6 addresses from the Internet and from the LAN.
 #
 # Every probe runs first with isolation = off (camgate running), where it
 # must arrive and be counted at its destination: proof that the probe and
@@ -35,7 +35,7 @@ start_camera 1 --audio none --fps $FPS
 start_camera 2 --audio none --fps $FPS
 # Cameras answer RTSP on 554; cam1 does too (redirected to its server).
 in_ns cam1 nft -f - <<'EOF'
-table ip camera {
+table inet camera {
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
 		tcp dport 554 redirect to :8554
@@ -65,7 +65,15 @@ CAM1_PROBES=(
   "tcp 10.20.0.12 8554 cam2"
   "tcp 10.20.0.1 22 gw"
   "tcp 10.20.0.1 8443 gw"
+  "tcp 2001:db8:113::2 23 cloud"
+  "tcp 2001:db8:113::2 2323 cloud"
   "tcp 2001:db8:113::2 80 cloud"
+  "tcp 2001:db8:113::2 443 cloud"
+  "udp 2001:db8:113::2 53 cloud"
+  "tcp 2001:db8:2::2 80 lan"
+  "tcp fd00:20::12 8554 cam2"
+  "tcp fd00:20::1 22 gw"
+  "tcp fd00:20::1 8443 gw"
 )
 
 # seal MODE: camgate restarted on the configuration for MODE; for enforce
@@ -162,24 +170,26 @@ burst_reported() {
         .destinations >= 250 and .pattern == $pattern)' >/dev/null
 }
 
-# scan_cam1 WANT FROM: nmap from role FROM (cloud or lan) into cam1, with
-# fresh captures in the gateway and cam1 and the sentinels FROM -> gateway and
-# gateway -> cam1. seen: 554 and 8554 are open, the others closed, every port
-# probed arrived at cam1. blocked: nothing open or closed (no answer at
-# all), and nothing from FROM arrived at cam1.
+# scan_cam1 WANT FROM [4|6]: nmap from role FROM (cloud or lan) into cam1's
+# IPv4 (or IPv6) address, with fresh captures in the gateway and cam1 and the
+# sentinels FROM -> gateway and gateway -> cam1. seen: every port probed
+# arrived at cam1 and answered, 554 and 8554 open (over IPv4; the camera
+# serves nothing over IPv6), the others closed. blocked: nothing open or
+# closed (no answer at all), and nothing from FROM arrived at cam1.
 scan_cam1() {
-  local want=$1 from=$2 src states p at_gw=0 at_cam=0 n
-  src=$(host_addr "$from")
+  local want=$1 from=$2 fam=${3:-4} src dst states p at_gw=0 at_cam=0 n open
+  src=$(host_addr "$from" "$fam")
+  dst=$(host_addr cam1 "$fam")
   capture_start gw "nmap from $from"
   capture_start cam1 "nmap from $from"
-  states=$(scan_tcp "$from" 10.20.0.11 $SCAN_PORTS)
-  sentinel "$from" gw
-  sentinel gw cam1
+  states=$(scan_tcp "$from" "$dst" $SCAN_PORTS)
+  sentinel "$from" gw "$fam"
+  sentinel gw cam1 "$fam"
   for p in ${SCAN_PORTS//,/ }; do
-    n=$(capture_count --from "$src" --to 10.20.0.11 gw tcp "$p")
+    n=$(capture_count --from "$src" --to "$dst" gw tcp "$p")
     num_ge "$n" 1 || fail "nmap from $from: nothing to port $p reached the gateway: the scan is broken ($states)"
     at_gw=$((at_gw + n))
-    n=$(capture_count --from "$src" --to 10.20.0.11 cam1 tcp "$p")
+    n=$(capture_count --from "$src" --to "$dst" cam1 tcp "$p")
     at_cam=$((at_cam + n))
     if [ "$want" = seen ] && ! num_ge "$n" 1; then
       fail "nmap from $from: port $p did not arrive at cam1 with isolation off ($states)"
@@ -187,16 +197,20 @@ scan_cam1() {
   done
   case $want in
     seen)
-      [ "$(grep -o '[0-9]*/open' <<<"$states" | sort -n | tr '\n' ' ')" = "554/open 8554/open " ] ||
-        fail "nmap from $from into cam1 with isolation off: expected 554 and 8554 open, found: $states"
-      note "nmap from $from into cam1: $states($at_cam packets arrived)"
+      # The test camera serves RTSP on IPv4 only: over IPv6 every port answers "closed".
+      [ "$fam" = 6 ] && open="" || open="554/open 8554/open "
+      [ "$(grep -o '[0-9]*/open' <<<"$states" | sort -n | tr '\n' ' ')" = "$open" ] ||
+        fail "nmap from $from into cam1 ($dst) with isolation off: expected ${open:-nothing} open, found: $states"
+      [ "$(grep -Eo '[0-9]+/(open|closed)' <<<"$states" | wc -l)" = "$(tr ',' '\n' <<<"$SCAN_PORTS" | wc -l)" ] ||
+        fail "nmap from $from into cam1 ($dst) with isolation off: a port did not answer: $states"
+      note "nmap from $from into cam1 ($dst): $states($at_cam packets arrived)"
       ;;
     blocked)
       if grep -Eq '/(open|closed|unfiltered)' <<<"$states"; then
-        fail "nmap from $from into cam1: the camera answered: $states"
+        fail "nmap from $from into cam1 ($dst): the camera answered: $states"
       fi
-      [ "$at_cam" = 0 ] || fail "nmap from $from into cam1: $at_cam packets arrived at cam1 ($states)"
-      note "nmap from $from into cam1: $states(blocked: $at_gw packets at the gateway, none at cam1)"
+      [ "$at_cam" = 0 ] || fail "nmap from $from into cam1 ($dst): $at_cam packets arrived at cam1 ($states)"
+      note "nmap from $from into cam1 ($dst): $states(blocked: $at_gw packets at the gateway, none at cam1)"
       ;;
   esac
 }
@@ -223,6 +237,8 @@ for p in "${CAM1_PROBES[@]}"; do
 done
 scan_cam1 seen cloud
 scan_cam1 seen lan
+scan_cam1 seen cloud 6
+scan_cam1 seen lan 6
 camera_dns
 
 # --- isolation = enforce: nothing arrives, everything is counted -----------
@@ -240,6 +256,8 @@ for p in "${CAM1_PROBES[@]}"; do
 done
 scan_cam1 blocked cloud
 scan_cam1 blocked lan
+scan_cam1 blocked cloud 6
+scan_cam1 blocked lan 6
 camera_dns
 grep -Fq "[cam1] blocked tcp/23 to 203.0.113.2: " "$CG_WORK/camgate.log" ||
   fail "camgate's log does not report cam1's telnet attempt: $(grep -F '[cam1]' "$CG_WORK/camgate.log")"

@@ -586,12 +586,14 @@ probe_udp() {
   in_ns "$1" bash -c 'echo probe >"/dev/udp/$0/$1"' "$2" "$3" 2>/dev/null || true
 }
 
-# scan_tcp ROLE ADDR PORTS: an nmap SYN scan from ROLE (no ping, no DNS, one
-# retry); prints the states it found, "22/closed 554/open ..." (ports nmap
-# did not list one by one are summed up as "N*STATE"). Its output is kept in
-# $CG_WORK/nmap.out.
+# scan_tcp ROLE ADDR PORTS: an nmap SYN scan from ROLE (over IPv6 for an
+# IPv6 ADDR; no ping, no DNS, one retry); prints the states it found,
+# "22/closed 554/open ..." (ports nmap did not list one by one are summed up
+# as "N*STATE"). Its output is kept in $CG_WORK/nmap.out.
 scan_tcp() {
-  in_ns "$1" nmap -Pn -n --max-retries 1 --host-timeout 60s -p "$3" -oG - "$2" \
+  local six=()
+  [[ $2 != *:* ]] || six=(-6)
+  in_ns "$1" nmap "${six[@]}" -Pn -n --max-retries 1 --host-timeout 60s -p "$3" -oG - "$2" \
     >"$CG_WORK/nmap.out" 2>&1 || fail "nmap from $1 failed: $(tail -n 3 "$CG_WORK/nmap.out")"
   awk -F'\t' '{
       for (i = 1; i <= NF; i++) {

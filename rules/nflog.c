@@ -237,7 +237,7 @@ bind_group (struct mnl_socket *nl, guint16 group, GError **error)
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh;
   struct nfulnl_msg_config_cmd cmd = { NFULNL_CFG_CMD_BIND };
-  struct nfulnl_msg_config_mode mode = { htonl (DEFAULT_COPY_RANGE), NFULNL_COPY_PACKET, 0 };
+  struct nfulnl_msg_config_mode mode;
   guint32 seq = (guint32) g_get_monotonic_time ();
   int err;
 
@@ -250,6 +250,9 @@ bind_group (struct mnl_socket *nl, guint16 group, GError **error)
                  ? " (another process, ulogd or another camgate, listens on it)" : "");
     return FALSE;
   }
+  memset (&mode, 0, sizeof mode);     /* its padding goes out too */
+  mode.copy_range = htonl (DEFAULT_COPY_RANGE);
+  mode.copy_mode = NFULNL_COPY_PACKET;
   nlh = cg_nfnl_put_header (buf, NFNL_SUBSYS_ULOG, NFULNL_MSG_CONFIG, NLM_F_ACK, AF_UNSPEC,
                             htons (group), seq + 1);
   mnl_attr_put (nlh, NFULA_CFG_MODE, sizeof mode, &mode);

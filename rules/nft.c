@@ -51,9 +51,12 @@ struct nlmsghdr *
 cg_nfnl_put_header (char *buf, guint8 subsys, guint8 type, guint16 flags, guint8 family,
                     guint16 res_id, guint32 seq)
 {
-  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
+  struct nlmsghdr *nlh;
   struct nfgenmsg *nfg;
 
+  /* Attribute padding is sent as it is in @buf: zero, not stack garbage. */
+  memset (buf, 0, MNL_SOCKET_BUFFER_SIZE);
+  nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = (guint16) ((subsys << 8) | type);
   nlh->nlmsg_flags = NLM_F_REQUEST | flags;
   nlh->nlmsg_seq = seq;

@@ -123,11 +123,12 @@ read_set (struct mnl_socket *nl, guint16 family, const char *name, Reader *reade
   char buf[MNL_SOCKET_BUFFER_SIZE];
   guint32 seq = (guint32) g_get_monotonic_time ();
   struct nftnl_set *s = nftnl_set_alloc ();
-  struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETSETELEM, family,
-                                                NLM_F_DUMP, seq);
+  struct nlmsghdr *nlh;
   ssize_t n;
   int ret = MNL_CB_OK;
 
+  memset (buf, 0, sizeof buf);        /* the request's padding goes out as it is */
+  nlh = nftnl_nlmsg_build_hdr (buf, NFT_MSG_GETSETELEM, family, NLM_F_DUMP, seq);
   nftnl_set_set_str (s, NFTNL_SET_TABLE, CG_RULES_TABLE);
   nftnl_set_set_str (s, NFTNL_SET_NAME, name);
   nftnl_set_elems_nlmsg_build_payload (nlh, s);

@@ -2,7 +2,7 @@
  *
  * A session is a pipeline
  *   appsrc video ─┐
- *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp
+ *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp rtx-time=0
  * that runs without a clock: frames are sent as soon as they arrive, and their
  * timestamps only carry the camera's timing into RTP. Frames reach it from the
  * hub in the source's streaming thread; they are rebased onto the session's
@@ -398,6 +398,9 @@ make_pipeline (CgUplink *uplink)
   g_object_set (sink, "location", uplink->url, "protocols", 0x4 /* tcp */,
                 "latency", 0, "tcp-timeout", (guint64) DEFAULT_TCP_TIMEOUT_US,
                 "user-agent", "camgate/" PACKAGE_VERSION, NULL);
+  /* No retransmission: over TCP nothing is lost to resend, and the default
+   * (500 ms) keeps a history of every packet sent and a thread per stream. */
+  g_object_set (sink, "rtx-time", 0, NULL);
   if (uplink->tls_database)
     g_object_set (sink, "tls-database", uplink->tls_database, NULL);
   if (uplink->username)

@@ -3,6 +3,8 @@
  * A session is a pipeline
  *   appsrc video ─┐
  *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp rtx-time=0
+ * whose payloaders' packets are coalesced into one memory block each (see
+ * coalesce.h), so that each costs fewer TLS records.
  * that runs without a clock: frames are sent as soon as they arrive, and their
  * timestamps only carry the camera's timing into RTP. Frames reach it from the
  * hub in the source's streaming thread; they are rebased onto the session's
@@ -15,6 +17,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "backoff.h"
+#include "coalesce.h"
 #include "error.h"
 #include "pipeline.h"
 
@@ -243,6 +246,13 @@ on_accept_certificate (GstElement *sink, GTlsConnection *conn, GTlsCertificate *
   return FALSE;
 }
 
+/* rtspclientsink made a payloader for one of our streams. */
+static void
+on_new_payloader (GstElement *sink, GstElement *payloader, gpointer data)
+{
+  cg_coalesce_attach (payloader);
+}
+
 /* ---- main thread --------------------------------------------------------- */
 
 static void
@@ -408,6 +418,7 @@ make_pipeline (CgUplink *uplink)
   g_signal_connect_data (sink, "accept-certificate", G_CALLBACK (on_accept_certificate),
                          session_shared_ref (uplink->shared),
                          session_shared_closure_unref, 0);
+  g_signal_connect (sink, "new-payloader", G_CALLBACK (on_new_payloader), NULL);
   gst_bin_add (GST_BIN (pipeline), sink);
 
   g_mutex_lock (&uplink->lock);

@@ -12,11 +12,12 @@ buffer_of (const char *const *parts)
 {
   GstBuffer *buffer = gst_buffer_new ();
 
-  for (guint i = 0; parts[i]; i++)
-    gst_buffer_append_memory (buffer, gst_memory_new_wrapped (0, g_strdup (parts[i]),
-                                                              strlen (parts[i]), 0,
-                                                              strlen (parts[i]),
-                                                              NULL, NULL));
+  for (guint i = 0; parts[i]; i++) {
+    char *data = g_strdup (parts[i]);
+    gsize len = strlen (data);
+    gst_buffer_append_memory (buffer, gst_memory_new_wrapped (0, data, len, 0, len,
+                                                              data, g_free));
+  }
   return buffer;
 }
 

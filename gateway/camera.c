@@ -58,12 +58,13 @@ create_uplink (CgCamera *camera, const CgUplinkConfig *uplink_config)
 }
 
 CgCamera *
-cg_camera_new (const CgCameraConfig *config, const CgUplinkConfig *uplink_config)
+cg_camera_new (const CgCameraConfig *config, const CgUplinkConfig *uplink_config,
+               gsize gop_cache_bytes)
 {
   CgCamera *camera = g_new0 (CgCamera, 1);
 
   copy_camera_config (&camera->config, config);
-  camera->hub = cg_hub_new (config->id, 0, on_format, camera);
+  camera->hub = cg_hub_new (config->id, gop_cache_bytes, on_format, camera);
   camera->source = cg_source_new (&camera->config, camera->hub, NULL);
   create_uplink (camera, uplink_config);
   return camera;
@@ -125,7 +126,13 @@ cg_camera_get_stats (CgCamera *camera, CgSourceStats *source, CgUplinkStats *upl
 }
 
 void
-cg_camera_get_cache_stats (CgCamera *camera, guint *frames, gsize *bytes)
+cg_camera_set_gop_cache (CgCamera *camera, gsize gop_cache_bytes)
 {
-  cg_hub_get_cache_stats (camera->hub, frames, bytes);
+  cg_hub_set_cache_limit (camera->hub, gop_cache_bytes);
+}
+
+void
+cg_camera_get_cache_stats (CgCamera *camera, CgHubCacheStats *stats)
+{
+  cg_hub_get_cache_stats (camera->hub, stats);
 }

@@ -227,6 +227,24 @@ parse_admin_listen (Parser *p, CgKeyFileEntry *e)
   return g_strdup (e->value);
 }
 
+/* A whole number of kilobytes from 0 to CG_MAX_GOP_CACHE_KBYTES. */
+static guint
+parse_gop_cache (Parser *p, const CgKeyFileEntry *e)
+{
+  g_autofree char *shown = NULL;
+  guint64 n;
+
+  if (!cg_keyfile_value (e))
+    return CG_DEFAULT_GOP_CACHE_KBYTES;
+  if (g_ascii_string_to_unsigned (e->value, 10, 0, CG_MAX_GOP_CACHE_KBYTES, &n, NULL))
+    return n;
+  shown = cg_keyfile_echo (e->value);
+  cg_keyfile_fail (p->kf, e->line, "gop_cache_kbytes = %s: expected a whole number of "
+                   "kilobytes from 0 (no cache) to %u (per camera; the default is %u)", shown,
+                   CG_MAX_GOP_CACHE_KBYTES, CG_DEFAULT_GOP_CACHE_KBYTES);
+  return CG_DEFAULT_GOP_CACHE_KBYTES;
+}
+
 static void
 parse_gateway (Parser *p, CgKeyFileGroup *g, CgConfig *c)
 {
@@ -240,6 +258,7 @@ parse_gateway (Parser *p, CgKeyFileGroup *g, CgConfig *c)
   c->admin_listen = parse_admin_listen (p, cg_keyfile_take (g, "admin_listen"));
   cg_keyfile_parse_enum (p->kf, cg_keyfile_take (g, "isolation"), isolation_names, &isolation);
   c->isolation = isolation;
+  c->gop_cache_kbytes = parse_gop_cache (p, cg_keyfile_take (g, "gop_cache_kbytes"));
   if (c->isolation != CG_ISOLATION_OFF && !c->camera_interfaces[0])
     cg_keyfile_fail_late (p->kf, g->end, g->line, "camera_interface is required unless "
                           "isolation = off: name the interface(s) the cameras sit on, "

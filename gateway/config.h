@@ -7,6 +7,9 @@
 G_BEGIN_DECLS
 
 #define CG_DEFAULT_CONFIG_PATH SYSCONFDIR "/camgate/camgate.conf"
+/* [gateway] gop_cache_kbytes: the default (8 MiB) and the largest accepted */
+#define CG_DEFAULT_GOP_CACHE_KBYTES 8192
+#define CG_MAX_GOP_CACHE_KBYTES 262144
 
 typedef enum {
   CG_ISOLATION_ENFORCE,
@@ -53,6 +56,7 @@ typedef struct {
   char **camera_interfaces;  /* NULL-terminated, possibly empty */
   char *admin_listen;
   CgIsolationMode isolation;
+  guint gop_cache_kbytes;    /* per camera; 0: no GOP cache */
   CgUplinkConfig uplink;
   GPtrArray *cameras;   /* element-type CgCameraConfig, in file order */
   GPtrArray *warnings;  /* element-type utf8: "FILE:LINE: message" */

@@ -51,6 +51,7 @@ static GPtrArray *
 reconcile (GPtrArray *old, const CgConfig *config, gboolean uplink_changed)
 {
   GPtrArray *cameras = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_camera_free);
+  gsize gop_cache_bytes = (gsize) config->gop_cache_kbytes * 1024;
 
   for (guint i = old->len; i-- > 0;) {
     CgCamera *camera = g_ptr_array_index (old, i);
@@ -67,11 +68,12 @@ reconcile (GPtrArray *old, const CgConfig *config, gboolean uplink_changed)
     CgCamera *camera = find_camera (old, cfg->id);
 
     if (camera) {
+      cg_camera_set_gop_cache (camera, gop_cache_bytes);
       if (uplink_changed)
         cg_camera_set_uplink (camera, &config->uplink);
     } else {
       g_message ("[%s] starting", cfg->id);
-      camera = cg_camera_new (cfg, &config->uplink);
+      camera = cg_camera_new (cfg, &config->uplink, gop_cache_bytes);
       cg_camera_start (camera);
     }
     g_ptr_array_add (cameras, camera);

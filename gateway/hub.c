@@ -27,6 +27,8 @@ struct _CgHub {
 
   GPtrArray *cache;           /* element-type CgFrame: a keyframe, then what followed */
   gsize cache_bytes;
+  guint64 cache_overflows;
+  gboolean overflow_logged;   /* since the bound was last set */
 
   /* format discovery for the current epoch */
   guint epoch;
@@ -129,7 +131,7 @@ cg_hub_new (const char *camera_id, gsize cache_max_bytes,
   CgHub *hub = g_new0 (CgHub, 1);
 
   hub->camera_id = g_strdup (camera_id);
-  hub->cache_max_bytes = cache_max_bytes ? cache_max_bytes : CG_HUB_DEFAULT_CACHE_BYTES;
+  hub->cache_max_bytes = cache_max_bytes;
   hub->format_func = format_func;
   hub->format_data = user_data;
   hub->context = g_main_context_ref_thread_default ();
@@ -264,8 +266,14 @@ cache_add (CgHub *hub, CgFrame *frame)
 
   if (hub->cache_bytes + size > hub->cache_max_bytes) {
     /* A GOP larger than the cache: a new sink waits for the next keyframe. */
-    g_debug ("[%s] GOP exceeds the %" G_GSIZE_FORMAT "-byte cache: cleared",
-             hub->camera_id, hub->cache_max_bytes);
+    if (hub->cache_max_bytes > 0) {
+      hub->cache_overflows++;
+      if (!hub->overflow_logged)
+        g_warning ("[%s] a GOP outgrew the %" G_GSIZE_FORMAT " kB cache "
+                   "([gateway] gop_cache_kbytes): a new uplink session waits for the "
+                   "camera's next keyframe", hub->camera_id, hub->cache_max_bytes / 1024);
+      hub->overflow_logged = TRUE;
+    }
     cache_clear (hub);
     return;
   }
@@ -330,10 +338,23 @@ cg_hub_get_format (CgHub *hub)
 }
 
 void
-cg_hub_get_cache_stats (CgHub *hub, guint *frames, gsize *bytes)
+cg_hub_set_cache_limit (CgHub *hub, gsize cache_max_bytes)
 {
   g_mutex_lock (&hub->lock);
-  *frames = hub->cache->len;
-  *bytes = hub->cache_bytes;
+  hub->cache_max_bytes = cache_max_bytes;
+  hub->overflow_logged = FALSE;
+  if (hub->cache_bytes > cache_max_bytes)
+    cache_clear (hub);
+  g_mutex_unlock (&hub->lock);
+}
+
+void
+cg_hub_get_cache_stats (CgHub *hub, CgHubCacheStats *stats)
+{
+  g_mutex_lock (&hub->lock);
+  stats->frames = hub->cache->len;
+  stats->bytes = hub->cache_bytes;
+  stats->limit_bytes = hub->cache_max_bytes;
+  stats->overflows = hub->cache_overflows;
   g_mutex_unlock (&hub->lock);
 }

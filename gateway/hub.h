@@ -8,7 +8,6 @@
 
 G_BEGIN_DECLS
 
-#define CG_HUB_DEFAULT_CACHE_BYTES (8 * 1024 * 1024)
 /* How long the hub waits for an announced stream that sends nothing before it
  * publishes the format without it. */
 #define CG_HUB_FORMAT_WAIT (3 * GST_SECOND)
@@ -57,8 +56,12 @@ typedef void (*CgHubFormatFunc) (CgFormat *format, gpointer user_data);
 
 typedef struct _CgHub CgHub;
 
+/* @cache_max_bytes bounds the GOP cache; 0: no cache (a new sink waits for the
+ * camera's next keyframe). */
 CgHub *cg_hub_new (const char *camera_id, gsize cache_max_bytes,
                    CgHubFormatFunc format_func, gpointer user_data);
+/* A new bound, from the next frame on (a cache already over it is emptied). */
+void cg_hub_set_cache_limit (CgHub *hub, gsize cache_max_bytes);
 void cg_hub_free (CgHub *hub);
 
 /* The source starts a session: which streams it will send. */
@@ -73,6 +76,13 @@ void cg_hub_remove_sink (CgHub *hub, guint handle);
 
 /* transfer full; NULL until the format is known */
 CgFormat *cg_hub_get_format (CgHub *hub);
-void cg_hub_get_cache_stats (CgHub *hub, guint *frames, gsize *bytes);
+typedef struct {
+  guint frames;         /* in the cache now: a keyframe and what followed */
+  gsize bytes;
+  gsize limit_bytes;    /* the bound; 0: no cache */
+  guint64 overflows;    /* GOPs that outgrew the bound (sinks waited for a keyframe) */
+} CgHubCacheStats;
+
+void cg_hub_get_cache_stats (CgHub *hub, CgHubCacheStats *stats);
 
 G_END_DECLS

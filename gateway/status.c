@@ -26,10 +26,9 @@ add_int (JsonBuilder *b, const char *key, gint64 value)
 static void
 build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
 {
-  guint cache_frames;
-  gsize cache_bytes;
+  CgHubCacheStats cache;
 
-  cg_camera_get_cache_stats (camera, &cache_frames, &cache_bytes);
+  cg_camera_get_cache_stats (camera, &cache);
   json_builder_begin_object (b);
   add_string_or_null (b, "id", cg_camera_get_config (camera)->id);
   add_string_or_null (b, "state", cg_source_state_to_string (s->state));
@@ -42,8 +41,10 @@ build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
   add_int (b, "frames_in", s->frames_in);
   add_int (b, "bytes_in", s->bytes_in);
   add_int (b, "reconnects", s->reconnects);
-  add_int (b, "gop_cache_frames", cache_frames);
-  add_int (b, "gop_cache_bytes", cache_bytes);
+  add_int (b, "gop_cache_frames", cache.frames);
+  add_int (b, "gop_cache_bytes", cache.bytes);
+  add_int (b, "gop_cache_limit_bytes", cache.limit_bytes);
+  add_int (b, "gop_cache_overflows", cache.overflows);
   add_string_or_null (b, "last_error", s->last_error);
   json_builder_end_object (b);
 }

@@ -2,7 +2,9 @@
  *
  * A session is a pipeline
  *   appsrc video ─┐
- *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp
+ *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp rtx-time=0
+ * whose payloaders' packets are coalesced into one memory block each (see
+ * coalesce.h), so that each costs fewer TLS records.
  * that runs without a clock: frames are sent as soon as they arrive, and their
  * timestamps only carry the camera's timing into RTP. Frames reach it from the
  * hub in the source's streaming thread; they are rebased onto the session's
@@ -15,6 +17,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "backoff.h"
+#include "coalesce.h"
 #include "error.h"
 #include "pipeline.h"
 
@@ -243,6 +246,13 @@ on_accept_certificate (GstElement *sink, GTlsConnection *conn, GTlsCertificate *
   return FALSE;
 }
 
+/* rtspclientsink made a payloader for one of our streams. */
+static void
+on_new_payloader (GstElement *sink, GstElement *payloader, gpointer data)
+{
+  cg_coalesce_attach (payloader);
+}
+
 /* ---- main thread --------------------------------------------------------- */
 
 static void
@@ -398,6 +408,9 @@ make_pipeline (CgUplink *uplink)
   g_object_set (sink, "location", uplink->url, "protocols", 0x4 /* tcp */,
                 "latency", 0, "tcp-timeout", (guint64) DEFAULT_TCP_TIMEOUT_US,
                 "user-agent", "camgate/" PACKAGE_VERSION, NULL);
+  /* No retransmission: over TCP nothing is lost to resend, and the default
+   * (500 ms) keeps a history of every packet sent and a thread per stream. */
+  g_object_set (sink, "rtx-time", 0, NULL);
   if (uplink->tls_database)
     g_object_set (sink, "tls-database", uplink->tls_database, NULL);
   if (uplink->username)
@@ -405,6 +418,7 @@ make_pipeline (CgUplink *uplink)
   g_signal_connect_data (sink, "accept-certificate", G_CALLBACK (on_accept_certificate),
                          session_shared_ref (uplink->shared),
                          session_shared_closure_unref, 0);
+  g_signal_connect (sink, "new-payloader", G_CALLBACK (on_new_payloader), NULL);
   gst_bin_add (GST_BIN (pipeline), sink);
 
   g_mutex_lock (&uplink->lock);

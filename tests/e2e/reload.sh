@@ -73,5 +73,20 @@ wait_for "the camera sees camgate leave" 20 \
 unchanged_cam1
 note "removed cam2; cam1 untouched"
 
+# 5. A smaller GOP cache applies at once to a running camera, without a restart.
+[ "$(camera_field cam1 gop_cache_limit_bytes)" = $((8192 * 1024)) ] ||
+  fail "cam1's GOP cache bound is not the default 8 MiB: $(cg_status)"
+camera_ge cam1 gop_cache_bytes 1 || fail "cam1's GOP cache is empty: $(cg_status)"
+sed -i 's/^\[gateway\]$/&\ngop_cache_kbytes = 1/' "$conf"
+reload
+cache_limit_is() { [ "$(camera_field cam1 gop_cache_limit_bytes)" = "$1" ]; }
+wait_for "cam1's GOP cache bound at 1 kB" 20 cache_limit_is 1024
+wait_for "a GOP of cam1 outgrowing 1 kB counted" 20 camera_ge cam1 gop_cache_overflows 1
+[ "$(camera_field cam1 gop_cache_bytes)" = 0 ] || fail "cam1 caches more than 1 kB: $(cg_status)"
+wait_for "the overflow in the log" 10 \
+  grep -q "\[cam1\] a GOP outgrew the 1 kB cache" "$CG_WORK/camgate.log"
+unchanged_cam1
+note "gop_cache_kbytes = 1 applied on reload; cam1 untouched"
+
 stop_camgate
 note "reload: all checks passed"

@@ -222,6 +222,7 @@ test_defaults (void)
   g_assert_cmpstr (c->runtime_dir, ==, RUNSTATEDIR "/camgate");
   g_assert_cmpstr (c->admin_listen, ==, "0.0.0.0:8443");
   g_assert_cmpint (c->isolation, ==, CG_ISOLATION_ENFORCE);
+  g_assert_cmpuint (c->gop_cache_kbytes, ==, 8192);
   g_assert_cmpint (c->uplink.kind, ==, CG_UPLINK_RTSPS);
   g_assert_null (c->uplink.ca_file);
   g_assert_null (c->uplink.username);
@@ -388,6 +389,35 @@ test_error_gateway (void)
                 "state_dir must be an absolute path");
   assert_error (GATEWAY "runtime_dir = run\n" UPLINK, PATH ":3: ",
                 "runtime_dir must be an absolute path");
+}
+
+static void
+test_gop_cache (void)
+{
+  const char *valid[] = { "0", "1", "8192", "262144", NULL };
+  const guint kbytes[] = { 0, 1, 8192, 262144 };
+  const char *invalid[] = { "-1", "262145", "8M", "8 MiB", "1.5", "0x10", "99999999999999999999",
+                            NULL };
+
+  for (guint i = 0; valid[i]; i++) {
+    g_autofree char *text = g_strdup_printf (GATEWAY "gop_cache_kbytes = %s\n" UPLINK,
+                                             valid[i]);
+    g_autoptr (CgConfig) c = load_ok (text);
+    g_assert_cmpuint (c->gop_cache_kbytes, ==, kbytes[i]);
+  }
+  for (guint i = 0; invalid[i]; i++) {
+    g_autofree char *text = g_strdup_printf (GATEWAY "gop_cache_kbytes = %s\n" UPLINK,
+                                             invalid[i]);
+    g_autofree char *phrase = g_strdup_printf ("gop_cache_kbytes = %s: expected a whole number "
+                                               "of kilobytes from 0 (no cache) to 262144",
+                                               invalid[i]);
+    assert_error (text, PATH ":3: ", phrase);
+  }
+  /* an empty value is the default */
+  {
+    g_autoptr (CgConfig) c = load_ok (GATEWAY "gop_cache_kbytes =\n" UPLINK);
+    g_assert_cmpuint (c->gop_cache_kbytes, ==, 8192);
+  }
 }
 
 static void
@@ -771,6 +801,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/error/first", test_first_error);
   g_test_add_func ("/config/error/gateway", test_error_gateway);
   g_test_add_func ("/config/error/admin-listen", test_admin_listen);
+  g_test_add_func ("/config/gop-cache", test_gop_cache);
   g_test_add_func ("/config/error/uplink", test_error_uplink);
   g_test_add ("/config/error/ca-file", Fixture, NULL, fixture_set_up, test_ca_file,
               fixture_tear_down);

@@ -1,6 +1,8 @@
 /* The hub: GOP cache, fan-out to sinks, format discovery. */
 #include "hub.h"
 
+#define CACHE (8 * 1024 * 1024)
+
 static GstCaps *h264, *aac;
 
 static CgFrame *
@@ -30,19 +32,18 @@ collect (CgFrame *frame, gpointer data)
 static void
 test_new_sink_starts_on_keyframe (void)
 {
-  CgHub *hub = cg_hub_new ("cam", 0, NULL, NULL);
+  CgHub *hub = cg_hub_new ("cam", CACHE, NULL, NULL);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
-  guint frames;
-  gsize bytes;
+  CgHubCacheStats stats;
 
   cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 0, 100);          /* before any keyframe: not cached */
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 40 * GST_MSECOND, 1000);
   push (hub, CG_STREAM_AUDIO, 1, TRUE, 41 * GST_MSECOND, 10);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 100);
-  cg_hub_get_cache_stats (hub, &frames, &bytes);
-  g_assert_cmpuint (frames, ==, 3);
-  g_assert_cmpuint (bytes, ==, 1110);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 3);
+  g_assert_cmpuint (stats.bytes, ==, 1110);
 
   guint handle = cg_hub_add_sink (hub, collect, got);
   g_assert_cmpuint (got->len, ==, 3);
@@ -53,9 +54,9 @@ test_new_sink_starts_on_keyframe (void)
   g_assert_cmpuint (got->len, ==, 4);
   /* a new keyframe starts a new cache */
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 160 * GST_MSECOND, 500);
-  cg_hub_get_cache_stats (hub, &frames, &bytes);
-  g_assert_cmpuint (frames, ==, 1);
-  g_assert_cmpuint (bytes, ==, 500);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 1);
+  g_assert_cmpuint (stats.bytes, ==, 500);
 
   cg_hub_remove_sink (hub, handle);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 200 * GST_MSECOND, 100);
@@ -68,16 +69,18 @@ test_cache_bound (void)
 {
   CgHub *hub = cg_hub_new ("cam", 1000, NULL, NULL);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
-  guint frames;
-  gsize bytes;
+  CgHubCacheStats stats;
 
   cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 600);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 300);
+  g_test_expect_message ("camgate-hub", G_LOG_LEVEL_WARNING,
+                         "[cam] a GOP outgrew the * cache*");
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 300);   /* over 1000 bytes */
-  cg_hub_get_cache_stats (hub, &frames, &bytes);
-  g_assert_cmpuint (frames, ==, 0);
-  g_assert_cmpuint (bytes, ==, 0);
+  g_test_assert_expected_messages ();
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 0);
+  g_assert_cmpuint (stats.bytes, ==, 0);
   /* a sink attached now gets nothing undecodable */
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * GST_MSECOND, 10);
   cg_hub_remove_sink (hub, cg_hub_add_sink (hub, collect, got));
@@ -85,20 +88,103 @@ test_cache_bound (void)
   cg_hub_free (hub);
 }
 
+/* Each GOP that outgrows the bound counts once, and the bound is reported. */
 static void
-test_epoch_clears_cache_and_drops_stragglers (void)
+test_cache_overflows_counted (void)
+{
+  CgHub *hub = cg_hub_new ("cam", 1000, NULL, NULL);
+  CgHubCacheStats stats;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  /* logged once, counted every time */
+  g_test_expect_message ("camgate-hub", G_LOG_LEVEL_WARNING, "*gop_cache_kbytes*");
+  for (guint gop = 0; gop < 3; gop++) {
+    GstClockTime t = gop * GST_SECOND;
+    push (hub, CG_STREAM_VIDEO, 1, TRUE, t, 600);
+    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 40 * GST_MSECOND, 500);    /* over */
+    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 80 * GST_MSECOND, 500);    /* not counted again */
+  }
+  g_test_assert_expected_messages ();
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.overflows, ==, 3);
+  g_assert_cmpuint (stats.limit_bytes, ==, 1000);
+  /* a GOP that fits is kept, and counts nothing */
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 4 * GST_SECOND, 600);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * GST_SECOND + 40 * GST_MSECOND, 400);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.overflows, ==, 3);
+  g_assert_cmpuint (stats.frames, ==, 2);
+  g_assert_cmpuint (stats.bytes, ==, 1000);
+  cg_hub_free (hub);
+}
+
+/* gop_cache_kbytes = 0: no cache; a new sink gets live frames only. */
+static void
+test_cache_off (void)
 {
   CgHub *hub = cg_hub_new ("cam", 0, NULL, NULL);
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
-  guint frames;
-  gsize bytes;
+  CgHubCacheStats stats;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 0);
+  g_assert_cmpuint (stats.bytes, ==, 0);
+  g_assert_cmpuint (stats.limit_bytes, ==, 0);
+  g_assert_cmpuint (stats.overflows, ==, 0);
+  guint handle = cg_hub_add_sink (hub, collect, got);
+  g_assert_cmpuint (got->len, ==, 0);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 80 * GST_MSECOND, 100);
+  g_assert_cmpuint (got->len, ==, 1);
+  cg_hub_remove_sink (hub, handle);
+  cg_hub_free (hub);
+}
+
+/* A reload's new bound: a cache already over it is emptied; one under it stays. */
+static void
+test_cache_set_limit (void)
+{
+  CgHub *hub = cg_hub_new ("cam", CACHE, NULL, NULL);
+  CgHubCacheStats stats;
+
+  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 3000);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 1000);
+  cg_hub_set_cache_limit (hub, 8000);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 2);
+  g_assert_cmpuint (stats.limit_bytes, ==, 8000);
+  cg_hub_set_cache_limit (hub, 2000);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 0);
+  g_assert_cmpuint (stats.bytes, ==, 0);
+  g_assert_cmpuint (stats.limit_bytes, ==, 2000);
+  /* deltas after the emptied cache are not cached: nothing decodable */
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 100);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 0);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, GST_SECOND, 1500);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 1);
+  g_assert_cmpuint (stats.bytes, ==, 1500);
+  cg_hub_free (hub);
+}
+
+static void
+test_epoch_clears_cache_and_drops_stragglers (void)
+{
+  CgHub *hub = cg_hub_new ("cam", CACHE, NULL, NULL);
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
+  CgHubCacheStats stats;
 
   cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
   cg_hub_add_sink (hub, collect, got);
   cg_hub_begin_epoch (hub, 2, TRUE, FALSE);
-  cg_hub_get_cache_stats (hub, &frames, &bytes);
-  g_assert_cmpuint (frames, ==, 0);
+  cg_hub_get_cache_stats (hub, &stats);
+  g_assert_cmpuint (stats.frames, ==, 0);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);   /* old session */
   g_assert_cmpuint (got->len, ==, 1);
   push (hub, CG_STREAM_VIDEO, 2, TRUE, 0, 100);
@@ -123,7 +209,7 @@ static void
 test_format_waits_for_every_stream (void)
 {
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
-  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+  CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
   cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
@@ -144,7 +230,7 @@ static void
 test_format_gives_up_on_silent_stream (void)
 {
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
-  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+  CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
   cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, GST_SECOND, 100);
@@ -162,7 +248,7 @@ static void
 test_free_cancels_pending_notification (void)
 {
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
-  CgHub *hub = cg_hub_new ("cam", 0, on_format, sigs);
+  CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
   cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
@@ -182,6 +268,9 @@ main (int argc, char **argv)
   aac = gst_caps_from_string ("audio/mpeg,mpegversion=4,stream-format=raw");
   g_test_add_func ("/hub/new-sink-starts-on-keyframe", test_new_sink_starts_on_keyframe);
   g_test_add_func ("/hub/cache-bound", test_cache_bound);
+  g_test_add_func ("/hub/cache-overflows", test_cache_overflows_counted);
+  g_test_add_func ("/hub/cache-off", test_cache_off);
+  g_test_add_func ("/hub/cache-set-limit", test_cache_set_limit);
   g_test_add_func ("/hub/epoch", test_epoch_clears_cache_and_drops_stragglers);
   g_test_add_func ("/hub/format-complete", test_format_waits_for_every_stream);
   g_test_add_func ("/hub/format-silent-stream", test_format_gives_up_on_silent_stream);

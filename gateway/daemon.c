@@ -173,6 +173,16 @@ on_isolation_ready (gpointer data)
 }
 
 static void
+on_isolation_lost (gpointer data)
+{
+  CgDaemon *daemon = data;
+
+  if (daemon->cameras->len > 0)
+    g_warning ("every camera stops until the cameras are sealed off again");
+  g_ptr_array_set_size (daemon->cameras, 0);
+}
+
+static void
 daemon_start (CgDaemon *daemon)
 {
   g_message ("camgate %s starting: %s, %u camera(s), uplink %s", PACKAGE_VERSION,
@@ -180,7 +190,7 @@ daemon_start (CgDaemon *daemon)
              cg_uplink_kind_to_string (daemon->config->uplink.kind));
   log_warnings (daemon->config);
   daemon->cameras = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_camera_free);
-  daemon->isolation = cg_isolation_new (on_isolation_ready, daemon);
+  daemon->isolation = cg_isolation_new (on_isolation_ready, on_isolation_lost, daemon);
   cg_isolation_apply (daemon->isolation, daemon->config);
 }
 

@@ -32,6 +32,7 @@ typedef struct {
 
 struct _CgIsolation {
   CgIsolationReadyFunc ready;
+  CgIsolationReadyFunc lost;
   gpointer ready_data;
   CgIsolationMode mode;
   CgRulesSpec *spec;            /* what to apply (under off: names the cameras in the reports
@@ -63,11 +64,12 @@ hole_peer (const Hole *h)
 }
 
 CgIsolation *
-cg_isolation_new (CgIsolationReadyFunc ready, gpointer user_data)
+cg_isolation_new (CgIsolationReadyFunc ready, CgIsolationReadyFunc lost, gpointer user_data)
 {
   CgIsolation *iso = g_new0 (CgIsolation, 1);
 
   iso->ready = ready;
+  iso->lost = lost;
   iso->ready_data = user_data;
   iso->mode = CG_ISOLATION_OFF;
   iso->reporter = cg_reporter_new ();
@@ -286,13 +288,26 @@ on_restore (gpointer data)
 {
   CgIsolation *iso = data;
 
+  gboolean was_applied = iso->applied;
+
   iso->last_restore_us = g_get_monotonic_time ();
   if (try_apply (iso)) {
     iso->restore_id = 0;
+    if (!was_applied)
+      iso->ready (iso->ready_data);
     return G_SOURCE_REMOVE;
   }
   g_warning ("isolation = %s: the ruleset could not be restored: %s (retrying in %d s)",
              cg_isolation_mode_to_string (iso->mode), iso->last_error, CG_ISOLATION_RETRY_S);
+  /* Whatever is left of it, the seal is not what camgate applied. */
+  if (was_applied) {
+    iso->applied = FALSE;
+    if (iso->mode == CG_ISOLATION_ENFORCE) {
+      g_warning ("isolation = enforce and the cameras are not sealed off: camgate streams "
+                 "nothing until the ruleset is back");
+      iso->lost (iso->ready_data);
+    }
+  }
   iso->restore_id = g_timeout_add_seconds (CG_ISOLATION_RETRY_S, on_restore, iso);
   return G_SOURCE_REMOVE;
 }

@@ -18,7 +18,11 @@ typedef struct _CgIsolation CgIsolation;
 /* Called once the seal is in force (or at once when none is required). */
 typedef void (*CgIsolationReadyFunc) (gpointer user_data);
 
-CgIsolation *cg_isolation_new (CgIsolationReadyFunc ready, gpointer user_data);
+/* @ready: see cg_isolation_apply(). @lost: under enforce, the seal that was
+ * in force was altered by another tool and could not be restored: streaming
+ * must stop until @ready is called again (after a restore that succeeds). */
+CgIsolation *cg_isolation_new (CgIsolationReadyFunc ready, CgIsolationReadyFunc lost,
+                               gpointer user_data);
 void cg_isolation_free (CgIsolation *iso);
 
 /* Applies the ruleset for @config (nothing for isolation = off). Calls the

@@ -8,6 +8,9 @@
 # camera interfaces) within 2 s (times CG_TEST_TIMEOUT_SCALE under valgrind
 # or sanitizers), and cam1's probe to the Internet must be blocked.
 #
+# A tool that holds the table (an owner table of `nft -i`) keeps camgate
+# from restoring it: camgate then streams nothing until it can.
+#
 # camgate must not take its own changes, or the kernel's, for tampering:
 # while it idles, with cam1's violations being counted (packets updating the
 # dynamic sets) and newconn4's elements timing out, not one more restore may
@@ -122,5 +125,33 @@ n1=$(restorings)
 note "idle with violations and timeouts: still $n1 restore(s), none more"
 
 uplink_is cam1 up || fail "uplink cam1 is $(uplink_state cam1) after the restores, expected up"
+
+# A tool that holds the table: `nft -i` replaces it, in one transaction, by
+# an empty table inet camgate that its netlink socket owns (flags owner),
+# which no other process may delete. camgate cannot restore its seal: under
+# enforce it says why and streams nothing. When the tool exits, the kernel
+# drops its table, and camgate restores the seal and streams again.
+unsealed() {
+  cg_status | jq -e '.isolation.applied == false and .isolation.last_error != null and
+                     (.cameras | length) == 0' >/dev/null
+}
+fifo=$CG_WORK/nft-i.fifo
+mkfifo "$fifo"
+cg_spawn holder "$(ns gw)" "$CG_WORK/nft-i.out" "$CG_WORK/nft-i.err" \
+  bash -c 'exec nft -i <"$0"' "$fifo"
+exec 7>"$fifo"
+echo 'delete table inet camgate; add table inet camgate { flags owner ; }' >&7
+wait_for "camgate to say that its seal is gone and stop streaming" 10 unsealed
+grep -q 'the ruleset could not be restored: .*Operation not permitted' "$CG_WORK/camgate.log" ||
+  fail "camgate's log does not say why it could not restore the table"
+grep -q 'every camera stops until the cameras are sealed off again' "$CG_WORK/camgate.log" ||
+  fail "camgate's log does not say that the cameras stop"
+note "a table held by nft -i: camgate reports $(jq -r .isolation.last_error "$CG_WORK/status.json") and streams nothing"
+exec 7>&-
+cg_stop holder TERM 5 || true
+wait_for "the seal back once nft -i let go" 15 isolation_applied
+[ "$(table_shape)" = "$SHAPE" ] || fail "the restored table differs: $(table_shape)"
+wait_for "uplink cam1 up again" 30 uplink_is cam1 up
+note "nft -i let go: the seal is back and cam1 is relayed again"
 stop_camgate
 note "tamper: all checks passed"

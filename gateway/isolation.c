@@ -9,6 +9,7 @@
 #include "apply.h"
 #include "conntrack.h"
 #include "error.h"
+#include "json.h"
 #include "nft.h"
 #include "reporter.h"
 #include "ruleset.h"
@@ -379,31 +380,17 @@ cg_isolation_may_stream (CgIsolation *iso)
 }
 
 static void
-add_time (JsonBuilder *b, const char *name, gint64 us)
-{
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
-  g_autofree char *text = g_date_time_format_iso8601 (t);
-
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, text);
-}
-
-static void
 build_hole (const Hole *h, JsonBuilder *b)
 {
   g_autofree char *camera = g_inet_address_to_string (h->hole->camera);
   g_autofree char *peer = hole_peer (h);
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "camera");
-  json_builder_add_string_value (b, h->hole->camera_id);
-  json_builder_set_member_name (b, "camera_address");
-  json_builder_add_string_value (b, camera);
-  json_builder_set_member_name (b, "from");
-  json_builder_add_string_value (b, peer);
-  add_time (b, "expires", h->expires_us);
-  json_builder_set_member_name (b, "expires_in_s");
-  json_builder_add_int_value (b, MAX (h->expires_us - g_get_real_time (), 0) / G_USEC_PER_SEC);
+  cg_json_add_string_or_null (b, "camera", h->hole->camera_id);
+  cg_json_add_string_or_null (b, "camera_address", camera);
+  cg_json_add_string_or_null (b, "from", peer);
+  cg_json_add_time (b, "expires", h->expires_us);
+  cg_json_add_int (b, "expires_in_s", MAX (h->expires_us - g_get_real_time (), 0) / G_USEC_PER_SEC);
   json_builder_end_object (b);
 }
 
@@ -443,15 +430,10 @@ cg_isolation_allow (CgIsolation *iso, const char *camera_id, const char *peer, g
 void
 cg_isolation_build_status (CgIsolation *iso, JsonBuilder *b)
 {
-  json_builder_set_member_name (b, "mode");
-  json_builder_add_string_value (b, cg_isolation_mode_to_string (iso->mode));
+  cg_json_add_string_or_null (b, "mode", cg_isolation_mode_to_string (iso->mode));
   json_builder_set_member_name (b, "applied");
   json_builder_add_boolean_value (b, iso->applied);
-  json_builder_set_member_name (b, "last_error");
-  if (iso->last_error)
-    json_builder_add_string_value (b, iso->last_error);
-  else
-    json_builder_add_null_value (b);
+  cg_json_add_string_or_null (b, "last_error", iso->last_error);
   json_builder_set_member_name (b, "holes");
   json_builder_begin_array (b);
   for (guint i = 0; i < iso->holes->len; i++)

@@ -5,23 +5,7 @@
 #include "status.h"
 
 #include "error.h"
-
-static void
-add_string_or_null (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_int (JsonBuilder *b, const char *key, gint64 value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_int_value (b, value);
-}
+#include "json.h"
 
 static void
 build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
@@ -30,22 +14,22 @@ build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
 
   cg_camera_get_cache_stats (camera, &cache);
   json_builder_begin_object (b);
-  add_string_or_null (b, "id", cg_camera_get_config (camera)->id);
-  add_string_or_null (b, "state", cg_source_state_to_string (s->state));
-  add_string_or_null (b, "codec", s->codec);
-  add_string_or_null (b, "audio_codec", s->audio_codec);
-  add_int (b, "width", s->width);
-  add_int (b, "height", s->height);
-  add_int (b, "fps", (gint64) (s->fps + 0.5));
-  add_int (b, "kbps", s->kbps);
-  add_int (b, "frames_in", s->frames_in);
-  add_int (b, "bytes_in", s->bytes_in);
-  add_int (b, "reconnects", s->reconnects);
-  add_int (b, "gop_cache_frames", cache.frames);
-  add_int (b, "gop_cache_bytes", cache.bytes);
-  add_int (b, "gop_cache_limit_bytes", cache.limit_bytes);
-  add_int (b, "gop_cache_overflows", cache.overflows);
-  add_string_or_null (b, "last_error", s->last_error);
+  cg_json_add_string_or_null (b, "id", cg_camera_get_config (camera)->id);
+  cg_json_add_string_or_null (b, "state", cg_source_state_to_string (s->state));
+  cg_json_add_string_or_null (b, "codec", s->codec);
+  cg_json_add_string_or_null (b, "audio_codec", s->audio_codec);
+  cg_json_add_int (b, "width", s->width);
+  cg_json_add_int (b, "height", s->height);
+  cg_json_add_int (b, "fps", (gint64) (s->fps + 0.5));
+  cg_json_add_int (b, "kbps", s->kbps);
+  cg_json_add_int (b, "frames_in", s->frames_in);
+  cg_json_add_int (b, "bytes_in", s->bytes_in);
+  cg_json_add_int (b, "reconnects", s->reconnects);
+  cg_json_add_int (b, "gop_cache_frames", cache.frames);
+  cg_json_add_int (b, "gop_cache_bytes", cache.bytes);
+  cg_json_add_int (b, "gop_cache_limit_bytes", cache.limit_bytes);
+  cg_json_add_int (b, "gop_cache_overflows", cache.overflows);
+  cg_json_add_string_or_null (b, "last_error", s->last_error);
   json_builder_end_object (b);
 }
 
@@ -53,14 +37,14 @@ static void
 build_uplink (JsonBuilder *b, const CgConfig *config, CgCamera *camera, const CgUplinkStats *u)
 {
   json_builder_begin_object (b);
-  add_string_or_null (b, "camera", cg_camera_get_config (camera)->id);
-  add_string_or_null (b, "kind", cg_uplink_kind_to_string (config->uplink.kind));
-  add_string_or_null (b, "state", cg_uplink_state_to_string (u->state));
-  add_int (b, "frames_out", u->frames_out);
-  add_int (b, "frames_dropped", u->frames_dropped);
-  add_int (b, "spooled_frames", 0);   /* no spool in this build: nothing is spooled */
-  add_int (b, "sessions", u->sessions);
-  add_string_or_null (b, "last_error", u->last_error);
+  cg_json_add_string_or_null (b, "camera", cg_camera_get_config (camera)->id);
+  cg_json_add_string_or_null (b, "kind", cg_uplink_kind_to_string (config->uplink.kind));
+  cg_json_add_string_or_null (b, "state", cg_uplink_state_to_string (u->state));
+  cg_json_add_int (b, "frames_out", u->frames_out);
+  cg_json_add_int (b, "frames_dropped", u->frames_dropped);
+  cg_json_add_int (b, "spooled_frames", 0);   /* no spool in this build: nothing is spooled */
+  cg_json_add_int (b, "sessions", u->sessions);
+  cg_json_add_string_or_null (b, "last_error", u->last_error);
   json_builder_end_object (b);
 }
 
@@ -79,9 +63,9 @@ cg_status_build (const CgConfig *config, GPtrArray *cameras, CgIsolation *isolat
                          &g_array_index (uplinks, CgUplinkStats, i));
 
   json_builder_begin_object (b);
-  add_string_or_null (b, "name", config->name);
-  add_string_or_null (b, "version", PACKAGE_VERSION);
-  add_int (b, "uptime_s", (g_get_monotonic_time () - started_us) / G_USEC_PER_SEC);
+  cg_json_add_string_or_null (b, "name", config->name);
+  cg_json_add_string_or_null (b, "version", PACKAGE_VERSION);
+  cg_json_add_int (b, "uptime_s", (g_get_monotonic_time () - started_us) / G_USEC_PER_SEC);
   json_builder_set_member_name (b, "cameras");
   json_builder_begin_array (b);
   for (guint i = 0; i < cameras->len; i++)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "json.h"
+
 #define DEFAULT_MAX_MACS 256
 #define PORT_FOLD (-1)                  /* dport of an entry that folds several ports */
 #define US_PER_S G_USEC_PER_SEC
@@ -449,41 +451,18 @@ cg_violations_count (CgViolations *v)
 }
 
 static void
-add_time (JsonBuilder *b, const char *name, gint64 us)
-{
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (us / US_PER_S);
-  g_autofree char *text = t ? g_date_time_format_iso8601 (t) : NULL;
-
-  json_builder_set_member_name (b, name);
-  if (text)
-    json_builder_add_string_value (b, text);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-add_string_or_null (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  if (value)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 build_entry (CgViolations *v, const Entry *e, JsonBuilder *b)
 {
   g_autofree char *proto = proto_name (e->proto);
   g_autofree char *dst = address_string (e->top[0].family, e->top[0].addr);
 
   json_builder_begin_object (b);
-  add_string_or_null (b, "camera", e->camera);
+  cg_json_add_string_or_null (b, "camera", e->camera);
   if (!e->camera)
-    add_string_or_null (b, "mac", e->src ? g_hash_table_lookup (v->macs, e->src) : NULL);
-  add_string_or_null (b, "src", e->src);
-  add_string_or_null (b, "dst", dst);
-  add_string_or_null (b, "proto", proto);
+    cg_json_add_string_or_null (b, "mac", e->src ? g_hash_table_lookup (v->macs, e->src) : NULL);
+  cg_json_add_string_or_null (b, "src", e->src);
+  cg_json_add_string_or_null (b, "dst", dst);
+  cg_json_add_string_or_null (b, "proto", proto);
   json_builder_set_member_name (b, "dport");
   if (e->dport == PORT_FOLD || (e->dport == 0 && e->proto != IPPROTO_TCP &&
                                 e->proto != IPPROTO_UDP))
@@ -491,25 +470,21 @@ build_entry (CgViolations *v, const Entry *e, JsonBuilder *b)
   else
     json_builder_add_int_value (b, e->dport);
   if (e->dport == PORT_FOLD) {
-    json_builder_set_member_name (b, "ports");
-    json_builder_add_int_value (b, e->ports);
+    cg_json_add_int (b, "ports", e->ports);
   }
-  json_builder_set_member_name (b, "packets");
-  json_builder_add_int_value (b, (gint64) MIN (e->packets, (guint64) G_MAXINT64));
-  add_string_or_null (b, "pattern", e->pattern);
-  add_time (b, "last_seen", e->last_seen_us);
-  add_time (b, "first_seen", e->first_seen_us);
-  json_builder_set_member_name (b, "destinations");
-  json_builder_add_int_value (b, e->destinations);
+  cg_json_add_int (b, "packets", (gint64) MIN (e->packets, (guint64) G_MAXINT64));
+  cg_json_add_string_or_null (b, "pattern", e->pattern);
+  cg_json_add_time (b, "last_seen", e->last_seen_us);
+  cg_json_add_time (b, "first_seen", e->first_seen_us);
+  cg_json_add_int (b, "destinations", e->destinations);
   json_builder_set_member_name (b, "top_destinations");
   json_builder_begin_array (b);
   for (guint i = 0; i < MIN (e->destinations, (guint) CG_VIOLATIONS_TOP); i++) {
     g_autofree char *addr = address_string (e->top[i].family, e->top[i].addr);
 
     json_builder_begin_object (b);
-    add_string_or_null (b, "dst", addr);
-    json_builder_set_member_name (b, "packets");
-    json_builder_add_int_value (b, (gint64) MIN (e->top[i].packets, (guint64) G_MAXINT64));
+    cg_json_add_string_or_null (b, "dst", addr);
+    cg_json_add_int (b, "packets", (gint64) MIN (e->top[i].packets, (guint64) G_MAXINT64));
     json_builder_end_object (b);
   }
   json_builder_end_array (b);

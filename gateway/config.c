@@ -660,6 +660,20 @@ cg_url_redact (const char *url)
   return cg_keyfile_mask_userinfo (url);
 }
 
+char *
+cg_peer_name (const char *what, const char *url)
+{
+  g_autoptr (GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  int port;
+
+  if (!uri || !g_uri_get_host (uri))
+    return g_strdup (what);
+  port = g_uri_get_port (uri);
+  if (port < 0)
+    port = g_str_equal (g_uri_get_scheme (uri), "rtsps") ? 322 : 554;
+  return g_strdup_printf ("%s at %s:%d", what, g_uri_get_host (uri), port);
+}
+
 const char *
 cg_isolation_mode_to_string (CgIsolationMode mode)
 {

@@ -86,6 +86,9 @@ char *cg_url_expand (const char *tmpl, const char *camera_id, GError **error);
 
 /* @url with any user:password@ removed, safe to log. transfer full */
 char *cg_url_redact (const char *url);
+/* "@what at HOST:PORT" from @url (default RTSP ports filled in), or @what.
+ * transfer full */
+char *cg_peer_name (const char *what, const char *url);
 
 const char *cg_isolation_mode_to_string (CgIsolationMode mode);
 const char *cg_uplink_kind_to_string (CgUplinkKind kind);

@@ -4,13 +4,12 @@
 #include "daemon.h"
 
 #include <glib-unix.h>
-#include <gst/gst.h>
 
 #include "camera.h"
 #include "config.h"
 #include "control.h"
 #include "isolation.h"
-#include "pipeline.h"
+#include "rtspconn.h"
 #include "status.h"
 
 #define SHUTDOWN_TIMEOUT_US (5 * G_USEC_PER_SEC)
@@ -224,10 +223,10 @@ cg_daemon_run (const char *config_path)
 
   g_main_loop_run (daemon.loop);
 
-  /* Sources and uplinks go to NULL in the background: TEARDOWN is sent. */
+  /* Sources and uplinks send TEARDOWN; their connections close meanwhile. */
   g_ptr_array_unref (daemon.cameras);
   cg_isolation_free (daemon.isolation);
-  if (!cg_pipeline_wait_disposed (SHUTDOWN_TIMEOUT_US))
+  if (!cg_rtsp_conn_wait_closed (SHUTDOWN_TIMEOUT_US))
     g_warning ("some RTSP sessions did not close within 5 s");
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     g_source_remove (signals[i]);

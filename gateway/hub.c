@@ -1,9 +1,9 @@
 /* Per-camera fan-out and GOP cache (see hub.h).
  *
- * Locking: one mutex guards the cache, the sink list and the format state.
- * cg_hub_push() runs in the source's streaming thread; sinks are added and
- * removed from the main thread. Sink callbacks run under the lock, so removal
- * is synchronous and a sink never sees a frame after it is removed. */
+ * Locking: one mutex guards the cache, the sink list and the format state,
+ * so that a sink may live in another thread than the source. Sink callbacks
+ * run under the lock, so removal is synchronous and a sink never sees a frame
+ * after it is removed; a callback must not call back into the hub. */
 #define G_LOG_DOMAIN "camgate-hub"
 
 #include "hub.h"
@@ -32,97 +32,12 @@ struct _CgHub {
 
   /* format discovery for the current epoch */
   guint epoch;
-  gboolean expected[CG_STREAM_N];
-  GstCaps *seen[CG_STREAM_N];
-  GstClockTime first_pts;
+  CgStreamDesc *announced[CG_STREAM_N];
+  gboolean seen[CG_STREAM_N];
+  gint64 first_arrival_us;     /* 0: no frame yet */
   CgFormat *format;           /* published; NULL until known */
   GSource *notify;            /* pending format notification */
 };
-
-CgFrame *
-cg_frame_new (CgStreamKind kind, guint epoch, GstBuffer *buffer, GstCaps *caps)
-{
-  CgFrame *frame = g_new0 (CgFrame, 1);
-
-  frame->ref_count = 1;
-  frame->kind = kind;
-  frame->epoch = epoch;
-  frame->buffer = gst_buffer_ref (buffer);
-  frame->caps = gst_caps_ref (caps);
-  frame->keyframe = kind != CG_STREAM_VIDEO ||
-      !GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  return frame;
-}
-
-CgFrame *
-cg_frame_ref (CgFrame *frame)
-{
-  g_atomic_int_inc (&frame->ref_count);
-  return frame;
-}
-
-void
-cg_frame_unref (CgFrame *frame)
-{
-  if (!g_atomic_int_dec_and_test (&frame->ref_count))
-    return;
-  gst_buffer_unref (frame->buffer);
-  gst_caps_unref (frame->caps);
-  g_free (frame);
-}
-
-CgFormat *
-cg_format_ref (CgFormat *format)
-{
-  g_atomic_int_inc (&format->ref_count);
-  return format;
-}
-
-void
-cg_format_unref (CgFormat *format)
-{
-  if (!g_atomic_int_dec_and_test (&format->ref_count))
-    return;
-  for (int i = 0; i < CG_STREAM_N; i++)
-    gst_clear_caps (&format->caps[i]);
-  g_free (format);
-}
-
-const char *
-cg_caps_codec_name (const GstCaps *caps)
-{
-  const GstStructure *s = gst_caps_get_structure (caps, 0);
-  const char *name = gst_structure_get_name (s);
-
-  if (g_str_equal (name, "video/x-h264"))
-    return "h264";
-  if (g_str_equal (name, "video/x-h265"))
-    return "h265";
-  if (g_str_equal (name, "audio/mpeg"))
-    return "aac";
-  if (g_str_equal (name, "audio/x-mulaw"))
-    return "pcmu";
-  if (g_str_equal (name, "audio/x-alaw"))
-    return "pcma";
-  if (g_str_equal (name, "audio/x-opus"))
-    return "opus";
-  return name;
-}
-
-char *
-cg_format_signature (const CgFormat *format)
-{
-  GString *sig = g_string_new (NULL);
-
-  for (int i = 0; i < CG_STREAM_N; i++) {
-    if (!format->caps[i])
-      continue;
-    if (sig->len)
-      g_string_append_c (sig, '+');
-    g_string_append (sig, cg_caps_codec_name (format->caps[i]));
-  }
-  return g_string_free (sig, FALSE);
-}
 
 CgHub *
 cg_hub_new (const char *camera_id, gsize cache_max_bytes,
@@ -139,7 +54,6 @@ cg_hub_new (const char *camera_id, gsize cache_max_bytes,
   hub->sinks = g_array_new (FALSE, FALSE, sizeof (Sink));
   hub->next_handle = 1;
   hub->cache = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
-  hub->first_pts = GST_CLOCK_TIME_NONE;
   return hub;
 }
 
@@ -153,7 +67,7 @@ cg_hub_free (CgHub *hub)
     g_source_unref (hub->notify);
   }
   for (int i = 0; i < CG_STREAM_N; i++)
-    gst_clear_caps (&hub->seen[i]);
+    cg_stream_desc_free (hub->announced[i]);
   g_clear_pointer (&hub->format, cg_format_unref);
   g_ptr_array_unref (hub->cache);
   g_array_unref (hub->sinks);
@@ -171,15 +85,16 @@ cache_clear (CgHub *hub)
 }
 
 void
-cg_hub_begin_epoch (CgHub *hub, guint epoch, gboolean has_video, gboolean has_audio)
+cg_hub_begin_epoch (CgHub *hub, guint epoch, CgStreamDesc *const streams[CG_STREAM_N])
 {
   g_mutex_lock (&hub->lock);
   hub->epoch = epoch;
-  hub->expected[CG_STREAM_VIDEO] = has_video;
-  hub->expected[CG_STREAM_AUDIO] = has_audio;
-  for (int i = 0; i < CG_STREAM_N; i++)
-    gst_clear_caps (&hub->seen[i]);
-  hub->first_pts = GST_CLOCK_TIME_NONE;
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    cg_stream_desc_free (hub->announced[i]);
+    hub->announced[i] = streams[i] ? cg_stream_desc_copy (streams[i]) : NULL;
+    hub->seen[i] = FALSE;
+  }
+  hub->first_arrival_us = 0;
   /* The old GOP carries the old session's timestamps. */
   cache_clear (hub);
   g_mutex_unlock (&hub->lock);
@@ -203,50 +118,42 @@ notify_format (gpointer data)
 }
 
 static gboolean
-format_changed (const CgHub *hub)
+desc_equal (const CgStreamDesc *a, const CgStreamDesc *b)
 {
-  if (!hub->format || hub->format->epoch != hub->epoch)
-    return TRUE;
-  for (int i = 0; i < CG_STREAM_N; i++) {
-    GstCaps *old = hub->format->caps[i], *now = hub->seen[i];
-    if ((old == NULL) != (now == NULL) || (old && !gst_caps_is_equal (old, now)))
-      return TRUE;
-  }
-  return FALSE;
+  if (!a || !b)
+    return a == b;
+  return g_str_equal (a->encoding, b->encoding) && a->pt == b->pt &&
+      a->clock_rate == b->clock_rate && a->channels == b->channels &&
+      !g_strcmp0 (a->fmtp, b->fmtp);
 }
 
-/* Publishes the format once every announced stream has shown its caps, or
- * when one of them stayed silent for CG_HUB_FORMAT_WAIT. Called locked. */
+/* Publishes the format once every announced stream has sent a frame, or when
+ * one of them stayed silent for CG_HUB_FORMAT_WAIT_US. Called locked. */
 static void
 update_format (CgHub *hub, const CgFrame *frame)
 {
-  gboolean complete = TRUE, any = FALSE;
-  GstClockTime pts = GST_BUFFER_PTS (frame->buffer);
-  CgFormat *format;
+  gboolean complete = TRUE, changed;
+  CgStreamDesc *streams[CG_STREAM_N] = { NULL };
 
-  if (!hub->seen[frame->kind] || !gst_caps_is_equal (hub->seen[frame->kind], frame->caps))
-    gst_caps_replace (&hub->seen[frame->kind], frame->caps);
-  if (!GST_CLOCK_TIME_IS_VALID (hub->first_pts))
-    hub->first_pts = pts;
-
+  if (hub->seen[frame->kind] && hub->format && hub->format->epoch == hub->epoch)
+    return;  /* published for this epoch; nothing new can be learnt */
+  hub->seen[frame->kind] = TRUE;
+  if (!hub->first_arrival_us)
+    hub->first_arrival_us = frame->arrival_us;
   for (int i = 0; i < CG_STREAM_N; i++) {
-    any |= hub->seen[i] != NULL;
-    complete &= !hub->expected[i] || hub->seen[i] != NULL;
+    complete &= !hub->announced[i] || hub->seen[i];
+    streams[i] = hub->seen[i] ? hub->announced[i] : NULL;
   }
-  if (!complete && !(any && GST_CLOCK_TIME_IS_VALID (pts) &&
-                     pts > hub->first_pts + CG_HUB_FORMAT_WAIT))
-    return;
-  if (!format_changed (hub))
+  if (!complete && frame->arrival_us < hub->first_arrival_us + CG_HUB_FORMAT_WAIT_US)
     return;
 
-  format = g_new0 (CgFormat, 1);
-  format->ref_count = 1;
-  format->epoch = hub->epoch;
-  for (int i = 0; i < CG_STREAM_N; i++)
-    format->caps[i] = hub->seen[i] ? gst_caps_ref (hub->seen[i]) : NULL;
+  changed = !hub->format || hub->format->epoch != hub->epoch;
+  for (int i = 0; i < CG_STREAM_N && !changed; i++)
+    changed = !desc_equal (hub->format->streams[i], streams[i]);
+  if (!changed)
+    return;
   g_clear_pointer (&hub->format, cg_format_unref);
-  hub->format = format;
-
+  hub->format = cg_format_new (hub->epoch, streams);
   if (!hub->notify) {
     hub->notify = g_idle_source_new ();
     g_source_set_callback (hub->notify, notify_format, hub, NULL);
@@ -257,7 +164,7 @@ update_format (CgHub *hub, const CgFrame *frame)
 static void
 cache_add (CgHub *hub, CgFrame *frame)
 {
-  gsize size = gst_buffer_get_size (frame->buffer);
+  gsize size = frame->size;
 
   if (frame->kind == CG_STREAM_VIDEO && frame->keyframe)
     cache_clear (hub);

@@ -4,48 +4,13 @@
  * keyframe at once. Frames are forwarded as they came: never decoded. */
 #pragma once
 
-#include <gst/gst.h>
+#include "media.h"
 
 G_BEGIN_DECLS
 
 /* How long the hub waits for an announced stream that sends nothing before it
  * publishes the format without it. */
-#define CG_HUB_FORMAT_WAIT (3 * GST_SECOND)
-
-typedef enum {
-  CG_STREAM_VIDEO,
-  CG_STREAM_AUDIO,
-  CG_STREAM_N,
-} CgStreamKind;
-
-typedef struct {
-  gint ref_count;
-  CgStreamKind kind;
-  guint epoch;          /* the source session the frame came from */
-  gboolean keyframe;    /* video: decodable from here on; audio: always */
-  GstBuffer *buffer;    /* transfer full; PTS/DTS in the source's running time */
-  GstCaps *caps;        /* transfer full */
-} CgFrame;
-
-/* transfer full: @buffer and @caps are referenced */
-CgFrame *cg_frame_new (CgStreamKind kind, guint epoch, GstBuffer *buffer, GstCaps *caps);
-CgFrame *cg_frame_ref (CgFrame *frame);
-void cg_frame_unref (CgFrame *frame);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgFrame, cg_frame_unref)
-
-/* What the camera sends: caps per stream (NULL: no such stream). */
-typedef struct {
-  gint ref_count;
-  guint epoch;
-  GstCaps *caps[CG_STREAM_N];
-} CgFormat;
-
-CgFormat *cg_format_ref (CgFormat *format);
-void cg_format_unref (CgFormat *format);
-/* "h264+aac": the codecs, which decide whether an uplink session can go on. */
-char *cg_format_signature (const CgFormat *format);
-const char *cg_caps_codec_name (const GstCaps *caps);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgFormat, cg_format_unref)
+#define CG_HUB_FORMAT_WAIT_US (3 * G_USEC_PER_SEC)
 
 /* Called with the hub's lock held, from the source's streaming thread: must not
  * block and must not call back into the hub. */
@@ -64,8 +29,10 @@ CgHub *cg_hub_new (const char *camera_id, gsize cache_max_bytes,
 void cg_hub_set_cache_limit (CgHub *hub, gsize cache_max_bytes);
 void cg_hub_free (CgHub *hub);
 
-/* The source starts a session: which streams it will send. */
-void cg_hub_begin_epoch (CgHub *hub, guint epoch, gboolean has_video, gboolean has_audio);
+/* The source starts a session: the streams it set up (NULL: none of that
+ * kind). The format is published once each has sent a frame, or without
+ * the silent ones after CG_HUB_FORMAT_WAIT_US. */
+void cg_hub_begin_epoch (CgHub *hub, guint epoch, CgStreamDesc *const streams[CG_STREAM_N]);
 /* transfer none: the hub takes its own reference */
 void cg_hub_push (CgHub *hub, CgFrame *frame);
 

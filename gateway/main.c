@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/netfilter.h>
-#include <gst/gst.h>
 
 #include "conntrack.h"
 #include "control.h"
@@ -148,7 +147,6 @@ cmd_run (int argc, char **argv)
       !no_arguments_left (&commands[0], argc, argv))
     return EXIT_USAGE;
   cg_log_init (opt_verbose);
-  gst_init (NULL, NULL);
   return cg_daemon_run (config_path ());
 }
 

@@ -1,44 +1,47 @@
 /* RTSP source of one camera (see source.h).
  *
- * Each connection attempt is a fresh pipeline, one "epoch":
- *   rtspsrc ─┬─ rtph264depay ! h264parse ! appsink   (video: H.264 or H.265)
- *            └─ rtpmp4gdepay ! aacparse  ! appsink   (audio: AAC or G.711)
- * Parsers only frame access units and re-insert parameter sets before every
- * keyframe; nothing is decoded. Streaming threads reach the source through a
- * small shared block whose pointer is cleared, under its lock, when the source
- * goes away, so a late callback never touches freed memory. */
+ * Each connection attempt is one "epoch": OPTIONS, DESCRIBE, a SETUP per
+ * relayed stream (interleaved on the RTSP connection, or UDP), PLAY. The
+ * camera's RTP packets are grouped into frames (rtp.h) and pushed into the
+ * hub as they are: nothing is depayloaded, parsed or decoded. Over UDP, only
+ * packets from the camera's address are taken. Everything runs on the main
+ * loop; a failure drops the session and tries again after a backoff delay. */
 #define G_LOG_DOMAIN "camgate-source"
 
 #include "source.h"
 
 #include <string.h>
 
-#include <gst/app/gstappsink.h>
-
 #include "backoff.h"
-#include "pipeline.h"
+#include "error.h"
+#include "rtspclient.h"
 #include "watchdog.h"
 
-#define DEFAULT_TCP_TIMEOUT_US (10 * G_USEC_PER_SEC)
-#define DEFAULT_UDP_TIMEOUT_US (5 * G_USEC_PER_SEC)
-#define DEFAULT_UDP_LATENCY_MS 100
+#define DEFAULT_CONNECT_TIMEOUT_S 10
 #define RATE_WINDOW 5           /* seconds the fps and kbit/s figures cover */
-
-typedef struct {
-  GMutex lock;
-  CgSource *source;             /* NULL once the source is freed */
-  gint ref_count;
-} Shared;
-
-typedef struct {
-  Shared *shared;
-  CgStreamKind kind;
-} Branch;
+#define RTCP_INTERVAL_S 5
+#define UDP_PORT_TRIES 16
+#define UDP_MAX_PACKET 65536
 
 typedef struct {
   gint64 time_us;
   guint64 frames, bytes;
 } RateSample;
+
+typedef struct {
+  CgSource *source;
+  CgStreamKind kind;
+  CgStreamDesc *desc;           /* NULL: not set up */
+  CgRtpAssembler assembler;
+  guint8 channels[2];           /* interleaved RTP and RTCP */
+  GSocket *udp[2];              /* UDP: RTP and RTCP sockets */
+  GSource *udp_source;
+  GSocketAddress *camera_rtcp;  /* UDP: where receiver reports go */
+  guint32 camera_ssrc;
+  guint16 max_seq;
+  guint32 seq_cycles;
+  gboolean seq_seen;
+} Track;
 
 struct _CgSource {
   const CgCameraConfig *config;
@@ -46,10 +49,17 @@ struct _CgSource {
   const CgClock *clock;
   char *safe_url;               /* for logs: no credentials */
   char *peer;                   /* "the camera at HOST:PORT", for messages */
-  Shared *shared;
 
-  GstElement *pipeline;
-  guint bus_watch;
+  CgRtspClient *client;
+  char *control;                /* the aggregate control URL (PLAY, TEARDOWN) */
+  gboolean get_parameter;       /* the camera lists GET_PARAMETER: keep-alive with it */
+  Track tracks[CG_STREAM_N];
+  CgStreamKind setting_up;
+  gboolean playing;
+  guint rtcp_id;
+  guint32 our_ssrc;
+  GInetAddress *camera_address; /* the RTSP peer: UDP packets from elsewhere are dropped */
+
   guint retry_id;
   guint tick_id;
   CgBackoff backoff;
@@ -59,50 +69,16 @@ struct _CgSource {
   RateSample rates[RATE_WINDOW + 1];
   guint rate_count;
 
-  /* below: written by streaming threads, under shared->lock */
   guint epoch;
-  guint hub_epoch;              /* the epoch announced to the hub */
-  gboolean selected[CG_STREAM_N];
-  gboolean linked[CG_STREAM_N];
   CgWatchdog watchdog;
   guint64 frames_in, bytes_in;
-  GstCaps *caps[CG_STREAM_N];
+  int width, height;
+  char *codecs[CG_STREAM_N];    /* of the last session that set up; NULL: none */
 };
 
 static void source_connect (CgSource *source);
-
-static Shared *
-shared_ref (Shared *shared)
-{
-  g_atomic_int_inc (&shared->ref_count);
-  return shared;
-}
-
-static void
-shared_unref (gpointer data)
-{
-  Shared *shared = data;
-
-  if (!g_atomic_int_dec_and_test (&shared->ref_count))
-    return;
-  g_mutex_clear (&shared->lock);
-  g_free (shared);
-}
-
-static void
-shared_closure_unref (gpointer data, GClosure *closure)
-{
-  shared_unref (data);
-}
-
-static void
-branch_free (gpointer data)
-{
-  Branch *branch = data;
-
-  shared_unref (branch->shared);
-  g_free (branch);
-}
+static void source_fail (CgSource *source, const char *message);
+static void setup_next (CgSource *source);
 
 const char *
 cg_source_state_to_string (CgSourceState state)
@@ -115,170 +91,156 @@ cg_source_state_to_string (CgSourceState state)
   return "unknown";
 }
 
-/* ---- streaming threads --------------------------------------------------- */
+/* ---- media ---------------------------------------------------------------- */
 
-static CgStreamKind
-stream_kind (const GstStructure *s, const char **encoding)
-{
-  const char *media = gst_structure_get_string (s, "media");
-
-  *encoding = gst_structure_get_string (s, "encoding-name");
-  if (!media || !*encoding)
-    return CG_STREAM_N;
-  if (g_str_equal (media, "video") &&
-      (!g_ascii_strcasecmp (*encoding, "H264") || !g_ascii_strcasecmp (*encoding, "H265")))
-    return CG_STREAM_VIDEO;
-  if (g_str_equal (media, "audio") &&
-      (!g_ascii_strcasecmp (*encoding, "MPEG4-GENERIC") ||
-       !g_ascii_strcasecmp (*encoding, "MP4A-LATM") ||
-       !g_ascii_strcasecmp (*encoding, "PCMU") || !g_ascii_strcasecmp (*encoding, "PCMA")))
-    return CG_STREAM_AUDIO;
-  return CG_STREAM_N;
-}
-
-/* rtspsrc asks, per stream of the camera's SDP, whether to set it up: the first
- * supported video and the first supported audio stream; nothing else. */
-static gboolean
-on_select_stream (GstElement *rtspsrc, guint num, GstCaps *caps, gpointer data)
-{
-  Shared *shared = data;
-  const char *encoding = NULL;
-  CgStreamKind kind = stream_kind (gst_caps_get_structure (caps, 0), &encoding);
-  gboolean take = FALSE;
-
-  g_mutex_lock (&shared->lock);
-  if (shared->source && kind != CG_STREAM_N && !shared->source->selected[kind]) {
-    shared->source->selected[kind] = TRUE;
-    take = TRUE;
-  }
-  if (shared->source && !take)
-    g_info ("[%s] stream %u (%s) not relayed: %s", shared->source->config->id, num,
-            encoding ? encoding : "unknown",
-            kind == CG_STREAM_N ? "unsupported codec" : "one stream of each kind is relayed");
-  g_mutex_unlock (&shared->lock);
-  return take;
-}
-
-/* Called locked. */
 static void
-source_frame_arrived (CgSource *source, CgStreamKind kind, GstSample *sample,
-                      GstBuffer *buffer)
+on_nal (guint type, const guint8 *nal, gsize size, gpointer data)
 {
-  GstCaps *caps = gst_sample_get_caps (sample);
+  Track *track = data;
+  CgSource *source = track->source;
 
-  if (source->hub_epoch != source->epoch) {
-    cg_hub_begin_epoch (source->hub, source->epoch, source->selected[CG_STREAM_VIDEO],
-                        source->selected[CG_STREAM_AUDIO]);
-    source->hub_epoch = source->epoch;
-  }
-  if (caps && (!source->caps[kind] || !gst_caps_is_equal (caps, source->caps[kind])))
-    gst_caps_replace (&source->caps[kind], caps);
-  source->bytes_in += gst_buffer_get_size (buffer);
-  if (kind == CG_STREAM_VIDEO || !source->selected[CG_STREAM_VIDEO]) {
+  if (nal && cg_nal_is_sps (track->desc->video, type))
+    cg_sps_dimensions (track->desc->video, nal, size, &source->width, &source->height);
+}
+
+static void
+on_frame (CgFrame *frame, gpointer data)
+{
+  Track *track = data;
+  CgSource *source = track->source;
+
+  source->bytes_in += frame->size;
+  if (frame->kind == CG_STREAM_VIDEO || !source->tracks[CG_STREAM_VIDEO].desc) {
     source->frames_in++;
     cg_watchdog_frame (&source->watchdog, cg_clock_now (source->clock));
   }
+  cg_hub_push (source->hub, frame);
 }
 
-static GstFlowReturn
-on_new_sample (GstAppSink *appsink, gpointer data)
+/* Extended highest sequence number, for receiver reports. */
+static void
+track_count (Track *track, const guint8 *rtp)
 {
-  Branch *branch = data;
-  g_autoptr (GstSample) sample = gst_app_sink_pull_sample (appsink);
-  g_autoptr (CgFrame) frame = NULL;
-  GstBuffer *buffer;
-  CgHub *hub = NULL;
+  guint16 seq = (rtp[2] << 8) | rtp[3];
 
-  if (!sample || !(buffer = gst_sample_get_buffer (sample)) || !gst_sample_get_caps (sample))
-    return GST_FLOW_OK;
-
-  g_mutex_lock (&branch->shared->lock);
-  if (branch->shared->source) {
-    CgSource *source = branch->shared->source;
-    source_frame_arrived (source, branch->kind, sample, buffer);
-    frame = cg_frame_new (branch->kind, source->epoch, buffer, gst_sample_get_caps (sample));
-    hub = source->hub;
-    /* Pushed under the shared lock: cg_source_free() waits for it, so the
-     * hub is still alive. */
-    cg_hub_push (hub, frame);
+  track->camera_ssrc = ((guint32) rtp[8] << 24) | (rtp[9] << 16) | (rtp[10] << 8) | rtp[11];
+  if (!track->seq_seen) {
+    track->seq_seen = TRUE;
+    track->max_seq = seq;
+  } else if ((guint16) (seq - track->max_seq) < 0x8000) {
+    if (seq < track->max_seq)
+      track->seq_cycles += 0x10000;
+    track->max_seq = seq;
   }
-  g_mutex_unlock (&branch->shared->lock);
-  return hub ? GST_FLOW_OK : GST_FLOW_FLUSHING;
-}
-
-static GstElement *
-branch_bin (CgStreamKind kind, const char *encoding)
-{
-  const char *desc;
-  GError *error = NULL;
-  GstElement *bin;
-
-  if (!g_ascii_strcasecmp (encoding, "H264"))
-    desc = "rtph264depay ! h264parse config-interval=-1 ! "
-           "video/x-h264,stream-format=byte-stream,alignment=au";
-  else if (!g_ascii_strcasecmp (encoding, "H265"))
-    desc = "rtph265depay ! h265parse config-interval=-1 ! "
-           "video/x-h265,stream-format=byte-stream,alignment=au";
-  else if (!g_ascii_strcasecmp (encoding, "MPEG4-GENERIC"))
-    desc = "rtpmp4gdepay ! aacparse";
-  else if (!g_ascii_strcasecmp (encoding, "MP4A-LATM"))
-    desc = "rtpmp4adepay ! aacparse";
-  else if (!g_ascii_strcasecmp (encoding, "PCMU"))
-    desc = "rtppcmudepay";
-  else
-    desc = "rtppcmadepay";
-
-  g_autofree char *full = g_strdup_printf ("%s ! appsink name=sink sync=false "
-                                           "enable-last-sample=false", desc);
-  bin = gst_parse_bin_from_description (full, TRUE, &error);
-  if (!bin) {
-    g_warning ("cannot build the %s depayloader: %s", encoding, error->message);
-    g_error_free (error);
-  }
-  return bin;
 }
 
 static void
-on_pad_added (GstElement *rtspsrc, GstPad *pad, gpointer data)
+track_rtp (Track *track, const guint8 *data, gsize size)
 {
-  Shared *shared = data;
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  const char *encoding = NULL;
-  CgStreamKind kind;
-  GstElement *bin, *sink;
-  GstAppSinkCallbacks callbacks = { .new_sample = on_new_sample };
-  Branch *branch;
-
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  kind = stream_kind (gst_caps_get_structure (caps, 0), &encoding);
-
-  g_mutex_lock (&shared->lock);
-  if (!shared->source || kind == CG_STREAM_N || shared->source->linked[kind] ||
-      !(bin = branch_bin (kind, encoding))) {
-    g_mutex_unlock (&shared->lock);
+  if (size < CG_RTP_HEADER_SIZE)
     return;
-  }
-  shared->source->linked[kind] = TRUE;
-  g_mutex_unlock (&shared->lock);
-
-  branch = g_new0 (Branch, 1);
-  branch->shared = shared_ref (shared);
-  branch->kind = kind;
-  sink = gst_bin_get_by_name (GST_BIN (bin), "sink");
-  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, branch, branch_free);
-  gst_object_unref (sink);
-
-  gst_bin_add (GST_BIN (GST_ELEMENT_PARENT (rtspsrc)), bin);
-  gst_element_sync_state_with_parent (bin);
-  {
-    g_autoptr (GstPad) sinkpad = gst_element_get_static_pad (bin, "sink");
-    if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK)
-      g_warning ("cannot link the camera's %s stream", encoding);
-  }
+  track_count (track, data);
+  cg_rtp_assembler_push (&track->assembler, data, size, cg_clock_now (track->source->clock));
 }
 
-/* ---- main thread --------------------------------------------------------- */
+static void
+on_interleaved (guint8 channel, const guint8 *data, gsize size, gpointer user_data)
+{
+  CgSource *source = user_data;
+
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    Track *track = &source->tracks[i];
+    if (track->desc && channel == track->channels[0]) {
+      track_rtp (track, data, size);
+      return;
+    }
+  }
+  /* RTCP from the camera, or a channel nobody set up: nothing to relay */
+}
+
+static gboolean
+on_udp_readable (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  Track *track = data;
+  guint8 buf[UDP_MAX_PACKET];
+
+  for (;;) {
+    GSocketAddress *from = NULL;
+    gssize n = g_socket_receive_from (socket, &from, (gchar *) buf, sizeof buf, NULL, NULL);
+    gboolean ours;
+
+    if (n < 0)
+      break;
+    ours = G_IS_INET_SOCKET_ADDRESS (from) && track->source->camera_address &&
+        g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from)),
+                              track->source->camera_address);
+    g_clear_object (&from);
+    if (ours)
+      track_rtp (track, buf, n);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Receiver reports keep some cameras sending (and tell them we listen). */
+static gboolean
+on_rtcp_timer (gpointer data)
+{
+  CgSource *source = data;
+  CgRtspConn *conn = cg_rtsp_client_get_conn (source->client);
+
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    Track *track = &source->tracks[i];
+    g_autoptr (GByteArray) rr = g_byte_array_new ();
+
+    if (!track->desc || !track->seq_seen)
+      continue;
+    cg_rtcp_write_rr (rr, source->our_ssrc, track->camera_ssrc,
+                      track->seq_cycles + track->max_seq, "camgate");
+    if (track->udp[1] && track->camera_rtcp) {
+      g_socket_send_to (track->udp[1], track->camera_rtcp, (const gchar *) rr->data, rr->len,
+                        NULL, NULL);
+    } else if (!track->udp[1] && conn) {
+      g_autoptr (GByteArray) framed = g_byte_array_new ();
+      cg_rtsp_write_interleaved (framed, track->channels[1], rr->data, rr->len);
+      cg_rtsp_conn_send (conn, framed->data, framed->len);
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- the session ---------------------------------------------------------- */
+
+static void
+track_clear (Track *track)
+{
+  for (int j = 0; j < 2; j++) {
+    if (track->udp[j])
+      g_socket_close (track->udp[j], NULL);
+    g_clear_object (&track->udp[j]);
+  }
+  if (track->udp_source) {
+    g_source_destroy (track->udp_source);
+    g_clear_pointer (&track->udp_source, g_source_unref);
+  }
+  g_clear_object (&track->camera_rtcp);
+  if (track->desc)
+    cg_rtp_assembler_clear (&track->assembler);
+  g_clear_pointer (&track->desc, cg_stream_desc_free);
+  memset (track, 0, sizeof *track);
+}
+
+static void
+source_stop_session (CgSource *source)
+{
+  g_clear_handle_id (&source->rtcp_id, g_source_remove);
+  if (source->client)
+    cg_rtsp_client_free (g_steal_pointer (&source->client), source->playing);
+  source->playing = FALSE;
+  for (int i = 0; i < CG_STREAM_N; i++)
+    track_clear (&source->tracks[i]);
+  g_clear_pointer (&source->control, g_free);
+  g_clear_object (&source->camera_address);
+}
 
 static void
 set_error (CgSource *source, const char *message)
@@ -297,114 +259,274 @@ on_retry (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-source_stop_pipeline (CgSource *source)
-{
-  if (source->bus_watch)
-    g_source_remove (source->bus_watch);
-  source->bus_watch = 0;
-  if (source->pipeline)
-    cg_pipeline_dispose (g_steal_pointer (&source->pipeline));
-}
-
-/* Any failure: drop the pipeline and try again after a backoff delay. */
+/* Any failure: drop the session and try again after a backoff delay. */
 static void
 source_fail (CgSource *source, const char *message)
 {
   gint64 delay = cg_backoff_next (&source->backoff);
 
-  source_stop_pipeline (source);
+  source_stop_session (source);
   set_error (source, message);
   source->state = CG_SOURCE_OFFLINE;
   source->reconnects++;
   g_warning ("[%s] %s: reconnecting in %.1f s", source->config->id, message,
              delay / (double) G_USEC_PER_SEC);
+  g_clear_handle_id (&source->retry_id, g_source_remove);
   source->retry_id = g_timeout_add (delay / 1000, on_retry, source);
 }
 
+static void
+fail_with (CgSource *source, GError *error)
+{
+  source_fail (source, error->message);
+  g_error_free (error);
+}
+
+static void
+on_client_failed (const GError *error, gpointer data)
+{
+  source_fail (data, error->message);
+}
+
+/* FALSE (and the session failed) unless @response is a success. */
 static gboolean
-on_bus_message (GstBus *bus, GstMessage *message, gpointer data)
+check_response (CgSource *source, const char *method, const CgRtspMessage *response)
+{
+  if (response->status / 100 == 2)
+    return TRUE;
+  fail_with (source, cg_rtsp_client_status_error (source->client, method, response));
+  return FALSE;
+}
+
+static void
+on_play (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
 {
   CgSource *source = data;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *debug = NULL, *text = NULL;
+  CgStreamDesc *streams[CG_STREAM_N];
 
-  switch (GST_MESSAGE_TYPE (message)) {
-  case GST_MESSAGE_ERROR:
-    gst_message_parse_error (message, &error, &debug);
-    text = cg_gst_error_text (error, debug, source->peer);
-    g_debug ("[%s] error from %s: %s", source->config->id,
-             GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), debug ? debug : "");
-    source_fail (source, text);
-    return G_SOURCE_REMOVE;
-  case GST_MESSAGE_EOS:
-    source_fail (source, "the camera ended the stream");
-    return G_SOURCE_REMOVE;
-  case GST_MESSAGE_WARNING:
-    gst_message_parse_warning (message, &error, &debug);
-    g_debug ("[%s] %s (%s)", source->config->id, error->message, debug ? debug : "");
-    break;
-  default:
-    break;
-  }
-  return G_SOURCE_CONTINUE;
+  if (!check_response (source, "PLAY", response))
+    return;
+  source->playing = TRUE;
+  for (int i = 0; i < CG_STREAM_N; i++)
+    streams[i] = source->tracks[i].desc;
+  cg_hub_begin_epoch (source->hub, source->epoch, streams);
+  cg_rtsp_client_keep_alive (client, source->get_parameter ? "GET_PARAMETER" : "OPTIONS",
+                             source->control);
+  source->rtcp_id = g_timeout_add_seconds (RTCP_INTERVAL_S, on_rtcp_timer, source);
+  g_info ("[%s] playing", source->config->id);
 }
 
-static GstElement *
-make_pipeline (CgSource *source)
+/* Two UDP sockets on consecutive ports, RTP on the even one. */
+static gboolean
+bind_udp_pair (Track *track, GError **error)
 {
-  const CgCameraConfig *cfg = source->config;
-  GstElement *pipeline = gst_pipeline_new (cfg->id);
-  GstElement *rtspsrc = cg_element_make ("rtspsrc", "rtspsrc");
-  gboolean udp = cfg->transport == CG_TRANSPORT_UDP;
+  GSocketFamily family = g_inet_address_get_family (track->source->camera_address);
 
-  if (!rtspsrc) {
-    gst_object_unref (pipeline);
-    return NULL;
+  for (guint attempt = 0; attempt < UDP_PORT_TRIES; attempt++) {
+    guint16 port = 2 * g_random_int_range (16384, 32767);
+    gboolean ok = TRUE;
+
+    for (int j = 0; j < 2 && ok; j++) {
+      g_autoptr (GInetAddress) any = g_inet_address_new_any (family);
+      g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (any, port + j);
+      track->udp[j] = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+      ok = track->udp[j] && g_socket_bind (track->udp[j], addr, FALSE, NULL);
+    }
+    if (ok) {
+      g_socket_set_blocking (track->udp[0], FALSE);
+      g_socket_set_blocking (track->udp[1], FALSE);
+      return TRUE;
+    }
+    for (int j = 0; j < 2; j++)
+      g_clear_object (&track->udp[j]);
+    if (error && *error)
+      return FALSE;
   }
-  g_object_set (rtspsrc,
-                "location", cfg->url,
-                "protocols", udp ? 0x1 /* udp */ : 0x4 /* tcp */,
-                "latency", udp ? DEFAULT_UDP_LATENCY_MS : 0,
-                "tcp-timeout", (guint64) DEFAULT_TCP_TIMEOUT_US,
-                "timeout", (guint64) DEFAULT_UDP_TIMEOUT_US,
-                "do-retransmission", FALSE,
-                "do-rtsp-keep-alive", TRUE,
-                "user-agent", "camgate/" PACKAGE_VERSION,
-                NULL);
-  if (cfg->username)
-    g_object_set (rtspsrc, "user-id", cfg->username, "user-pw", cfg->password, NULL);
-  g_signal_connect_data (rtspsrc, "select-stream", G_CALLBACK (on_select_stream),
-                         shared_ref (source->shared), shared_closure_unref, 0);
-  g_signal_connect_data (rtspsrc, "pad-added", G_CALLBACK (on_pad_added),
-                         shared_ref (source->shared), shared_closure_unref, 0);
-  gst_bin_add (GST_BIN (pipeline), rtspsrc);
-  return pipeline;
+  g_set_error (error, CG_ERROR, CG_ERROR_IO, "no free pair of UDP ports for RTP");
+  return FALSE;
 }
+
+static guint16
+local_port (GSocket *socket)
+{
+  g_autoptr (GSocketAddress) addr = g_socket_get_local_address (socket, NULL);
+  return addr ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (addr)) : 0;
+}
+
+/* UDP: open the path through the camera's firewall (and ours: the seal only
+ * lets in replies) with a packet from each of our ports to the camera's. */
+static void
+udp_start (Track *track, const CgRtspTransport *transport)
+{
+  CgSource *source = track->source;
+  static const guint8 punch[8] = { 0x80, 201, 0, 1, 0, 0, 0, 0 };   /* empty RTCP RR */
+
+  for (int j = 0; j < 2; j++) {
+    g_autoptr (GSocketAddress) to = NULL;
+    if (!transport->server_port[j])
+      continue;
+    to = g_inet_socket_address_new (source->camera_address, transport->server_port[j]);
+    g_socket_send_to (track->udp[j], to, (const gchar *) punch, sizeof punch, NULL, NULL);
+    if (j == 1)
+      track->camera_rtcp = g_object_ref (to);
+  }
+  track->udp_source = g_socket_create_source (track->udp[0], G_IO_IN, NULL);
+  g_source_set_callback (track->udp_source, G_SOURCE_FUNC (on_udp_readable), track, NULL);
+  g_source_attach (track->udp_source, NULL);
+}
+
+static void
+on_setup (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
+{
+  CgSource *source = data;
+  Track *track = &source->tracks[source->setting_up];
+  const char *value = cg_rtsp_message_header (response, "Transport");
+  CgRtspTransport transport;
+  GError *error = NULL;
+
+  if (!check_response (source, "SETUP", response))
+    return;
+  if (!value || !cg_rtsp_transport_parse (value, &transport, &error)) {
+    source_fail (source, error ? error->message : "the camera answered SETUP without a "
+                 "Transport header");
+    g_clear_error (&error);
+    return;
+  }
+  if (track->udp[0])
+    udp_start (track, &transport);
+  else if (transport.interleaved_set)
+    memcpy (track->channels, transport.interleaved, 2);
+  source->setting_up++;
+  setup_next (source);
+}
+
+static void
+setup_next (CgSource *source)
+{
+  while (source->setting_up < CG_STREAM_N && !source->tracks[source->setting_up].desc)
+    source->setting_up++;
+  if (source->setting_up == CG_STREAM_N) {
+    const char *range[] = { "Range: npt=0.000-", NULL };
+    cg_rtsp_client_request (source->client, "PLAY", source->control, range, NULL, NULL, on_play);
+    return;
+  }
+  {
+    Track *track = &source->tracks[source->setting_up];
+    g_autofree char *header = NULL;
+    const char *headers[2] = { NULL, NULL };
+    GError *error = NULL;
+
+    if (source->config->transport == CG_TRANSPORT_UDP) {
+      if (!bind_udp_pair (track, &error)) {
+        g_prefix_error (&error, "cannot receive RTP over UDP: ");
+        fail_with (source, error);
+        return;
+      }
+      header = g_strdup_printf ("Transport: RTP/AVP;unicast;client_port=%u-%u",
+                                local_port (track->udp[0]), local_port (track->udp[1]));
+    } else {
+      track->channels[0] = 2 * source->setting_up;
+      track->channels[1] = 2 * source->setting_up + 1;
+      header = g_strdup_printf ("Transport: RTP/AVP/TCP;unicast;interleaved=%u-%u",
+                                track->channels[0], track->channels[1]);
+    }
+    headers[0] = header;
+    cg_rtsp_client_request (source->client, "SETUP", track->desc->control, headers, NULL, NULL,
+                            on_setup);
+  }
+}
+
+static void
+on_describe (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
+{
+  CgSource *source = data;
+  const char *base = cg_rtsp_message_header (response, "Content-Base");
+  CgStreamDesc *streams[CG_STREAM_N];
+  g_autoptr (GString) skipped = g_string_new (NULL);
+  GError *error = NULL;
+  gsize size;
+  const char *sdp;
+
+  if (!check_response (source, "DESCRIBE", response))
+    return;
+  if (!base)
+    base = cg_rtsp_message_header (response, "Content-Location");
+  if (!base)
+    base = source->config->url;
+  sdp = g_bytes_get_data (response->body, &size);
+  if (!cg_sdp_pick_streams (sdp, size, base, streams, &source->control, skipped, &error)) {
+    g_prefix_error (&error, "%s ", source->peer);
+    fail_with (source, error);
+    return;
+  }
+  if (skipped->len)
+    g_info ("[%s] %s", source->config->id, skipped->str);
+  source->epoch++;
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    Track *track = &source->tracks[i];
+    track->source = source;
+    track->kind = i;
+    track->desc = streams[i];
+    if (!track->desc)
+      continue;
+    cg_rtp_assembler_init (&track->assembler, i, track->desc->video, source->epoch, on_frame,
+                           track);
+    track->assembler.nal_func = on_nal;
+    track->assembler.nal_data = track;
+    if (i == CG_STREAM_VIDEO)
+      cg_stream_desc_dimensions (track->desc, &source->width, &source->height);
+    g_free (source->codecs[i]);
+    source->codecs[i] = g_strdup (cg_stream_desc_codec (track->desc));
+  }
+  source->setting_up = 0;
+  setup_next (source);
+}
+
+static void
+on_options (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
+{
+  CgSource *source = data;
+  const char *public = cg_rtsp_message_header (response, "Public");
+  const char *accept[] = { "Accept: application/sdp", NULL };
+
+  /* Some cameras refuse OPTIONS without credentials, or at all: DESCRIBE
+   * tells more, so only a refusal of the credentials ends it here. */
+  if (response->status == 401) {
+    check_response (source, "OPTIONS", response);
+    return;
+  }
+  source->get_parameter = public && strstr (public, "GET_PARAMETER");
+  cg_rtsp_client_request (client, "DESCRIBE", source->config->url, accept, NULL, NULL,
+                          on_describe);
+}
+
+static void
+on_connected (CgRtspClient *client, gpointer data)
+{
+  CgSource *source = data;
+  CgRtspConn *conn = cg_rtsp_client_get_conn (client);
+
+  /* Over UDP, RTP from any other address is not the camera's. */
+  source->camera_address = cg_rtsp_conn_remote_address (conn);
+  cg_rtsp_client_request (client, "OPTIONS", source->config->url, NULL, NULL, NULL, on_options);
+}
+
+static const CgRtspClientFuncs client_funcs = {
+  .data = on_interleaved,
+  .failed = on_client_failed,
+};
 
 static void
 source_connect (CgSource *source)
 {
-  g_autoptr (GstBus) bus = NULL;
-
-  g_mutex_lock (&source->shared->lock);
-  source->epoch++;
-  memset (source->selected, 0, sizeof source->selected);
-  memset (source->linked, 0, sizeof source->linked);
   cg_watchdog_start (&source->watchdog, cg_clock_now (source->clock));
-  g_mutex_unlock (&source->shared->lock);
-
   source->state = CG_SOURCE_CONNECTING;
-  source->pipeline = make_pipeline (source);
-  if (!source->pipeline) {
-    source_fail (source, "the GStreamer RTSP plugin (rtspsrc) is missing");
-    return;
-  }
+  source->playing = FALSE;
   g_info ("[%s] connecting to %s", source->config->id, source->safe_url);
-  bus = gst_element_get_bus (source->pipeline);
-  source->bus_watch = gst_bus_add_watch (bus, on_bus_message, source);
-  if (gst_element_set_state (source->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
-    source_fail (source, "the RTSP client could not start");
+  source->client = cg_rtsp_client_new (source->config->url, source->peer,
+                                       source->config->username, source->config->password,
+                                       NULL, &client_funcs, source);
+  cg_rtsp_client_connect (source->client, DEFAULT_CONNECT_TIMEOUT_S, on_connected);
 }
 
 static void
@@ -423,17 +545,10 @@ on_tick (gpointer data)
 {
   CgSource *source = data;
   gint64 now = cg_clock_now (source->clock);
-  CgHealth health;
-  guint64 frames, bytes;
+  CgHealth health = cg_watchdog_check (&source->watchdog, now);
 
-  g_mutex_lock (&source->shared->lock);
-  health = cg_watchdog_check (&source->watchdog, now);
-  frames = source->frames_in;
-  bytes = source->bytes_in;
-  g_mutex_unlock (&source->shared->lock);
-  update_rates (source, now, frames, bytes);
-
-  if (!source->pipeline)
+  update_rates (source, now, source->frames_in, source->bytes_in);
+  if (!source->client)
     return G_SOURCE_CONTINUE;
   if (health == CG_HEALTH_OK && source->state != CG_SOURCE_STREAMING) {
     source->state = CG_SOURCE_STREAMING;
@@ -458,11 +573,8 @@ cg_source_new (const CgCameraConfig *config, CgHub *hub, const CgClock *clock)
   source->clock = clock ? clock : &cg_clock_monotonic;
   source->safe_url = cg_url_redact (config->url);
   source->peer = cg_peer_name ("the camera", config->url);
-  source->shared = g_new0 (Shared, 1);
-  g_mutex_init (&source->shared->lock);
-  source->shared->source = source;
-  source->shared->ref_count = 1;
   source->state = CG_SOURCE_CONNECTING;
+  source->our_ssrc = g_random_int ();
   cg_backoff_init (&source->backoff, NULL, NULL);
   return source;
 }
@@ -479,16 +591,11 @@ cg_source_free (CgSource *source)
 {
   if (!source)
     return;
-  g_mutex_lock (&source->shared->lock);
-  source->shared->source = NULL;
-  g_mutex_unlock (&source->shared->lock);
-  shared_unref (source->shared);
-
   g_clear_handle_id (&source->retry_id, g_source_remove);
   g_clear_handle_id (&source->tick_id, g_source_remove);
-  source_stop_pipeline (source);
+  source_stop_session (source);
   for (int i = 0; i < CG_STREAM_N; i++)
-    gst_clear_caps (&source->caps[i]);
+    g_free (source->codecs[i]);
   g_free (source->last_error);
   g_free (source->safe_url);
   g_free (source->peer);
@@ -503,43 +610,28 @@ cg_source_stats_clear (CgSourceStats *stats)
   g_clear_pointer (&stats->last_error, g_free);
 }
 
-static void
-caps_dimensions (const GstCaps *caps, CgSourceStats *stats)
-{
-  const GstStructure *s = gst_caps_get_structure (caps, 0);
-
-  gst_structure_get_int (s, "width", &stats->width);
-  gst_structure_get_int (s, "height", &stats->height);
-}
-
 void
 cg_source_get_stats (CgSource *source, CgSourceStats *stats)
 {
-  GstCaps *video, *audio;
+  const char *video = source->codecs[CG_STREAM_VIDEO];
+  const char *audio = source->codecs[CG_STREAM_AUDIO];
 
   memset (stats, 0, sizeof *stats);
   stats->state = source->state;
   stats->reconnects = source->reconnects;
   stats->last_error = g_strdup (source->last_error);
-
-  g_mutex_lock (&source->shared->lock);
   /* Streaming from the first frame on, not from the next tick. */
-  if (stats->state == CG_SOURCE_CONNECTING && source->pipeline &&
+  if (stats->state == CG_SOURCE_CONNECTING && source->playing &&
       source->watchdog.last_frame_us != 0)
     stats->state = CG_SOURCE_STREAMING;
-  video = source->caps[CG_STREAM_VIDEO];
-  audio = source->caps[CG_STREAM_AUDIO];
+  stats->codec = g_strdup (video ? video : audio);
+  stats->audio_codec = g_strdup (audio);
   if (video) {
-    stats->codec = g_strdup (cg_caps_codec_name (video));
-    caps_dimensions (video, stats);
-  } else if (audio) {
-    stats->codec = g_strdup (cg_caps_codec_name (audio));
+    stats->width = source->width;
+    stats->height = source->height;
   }
-  if (audio)
-    stats->audio_codec = g_strdup (cg_caps_codec_name (audio));
   stats->frames_in = source->frames_in;
   stats->bytes_in = source->bytes_in;
-  g_mutex_unlock (&source->shared->lock);
 
   if (source->rate_count >= 2 && source->state == CG_SOURCE_STREAMING) {
     const RateSample *first = &source->rates[0];

@@ -1,8 +1,9 @@
-/* The source of one camera: an RTSP client (rtspsrc) that depayloads and parses
- * the camera's streams without decoding them and pushes access units into the
- * camera's hub. It reconnects with backoff and jitter, including when the
- * camera is offline at start, and treats a connection that delivers no media
- * as a failure (watchdog.h). */
+/* The source of one camera: camgate's own RTSP client, which pulls the
+ * camera's first video and first audio stream (RTP over the RTSP connection,
+ * or over UDP) and pushes the camera's RTP packets, grouped into frames,
+ * into the camera's hub: never depayloaded, never decoded. It reconnects with
+ * backoff and jitter, including when the camera is offline at start, and
+ * treats a connection that delivers no media as a failure (watchdog.h). */
 #pragma once
 
 #include "clock.h"

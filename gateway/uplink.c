@@ -1,42 +1,30 @@
 /* RTSPS uplink of one camera (see uplink.h).
  *
- * A session is a pipeline
- *   appsrc video ─┐
- *   appsrc audio ─┴─ rtspclientsink location=rtsps://… protocols=tcp rtx-time=0
- * whose payloaders' packets are coalesced into one memory block each (see
- * coalesce.h), so that each costs fewer TLS records.
- * that runs without a clock: frames are sent as soon as they arrive, and their
- * timestamps only carry the camera's timing into RTP. Frames reach it from the
- * hub in the source's streaming thread; they are rebased onto the session's
- * timeline so that camera reconnects and cache replays stay monotonic. */
+ * A session: ANNOUNCE with the camera's streams (media.h), a SETUP per stream
+ * (interleaved, mode=record), RECORD; then every frame from the hub is
+ * copied once with rewritten RTP headers (rtp.h) and written in one go on
+ * the TLS connection, with a sender report per stream every 5 s. All on the
+ * main loop: the hub calls on_hub_frame() from the source's read, so a frame
+ * goes from the camera's socket to the ingest's without a thread hop. */
 #define G_LOG_DOMAIN "camgate-uplink"
 
 #include "uplink.h"
 
-#include <gio/gio.h>
-#include <gst/app/gstappsrc.h>
+#include <string.h>
 
 #include "backoff.h"
-#include "coalesce.h"
 #include "error.h"
-#include "pipeline.h"
+#include "rtspclient.h"
 
-#define DEFAULT_TCP_TIMEOUT_US (10 * G_USEC_PER_SEC)
 #define DEFAULT_CONNECT_TIMEOUT_S 20
-/* Spacing between the last frame before a camera reconnect and the first after. */
-#define EPOCH_GAP (40 * GST_MSECOND)
+#define SR_INTERVAL_US (5 * G_USEC_PER_SEC)
 
-/* What the streaming threads report about one session. */
+/* A video frame written to the connection's output buffer, not yet taken
+ * by the socket: the queue's age is measured on them. */
 typedef struct {
-  gint ref_count;
-  GMutex lock;
-  char *tls_error;              /* why the ingest's certificate was refused */
-  GstElement *pipeline;         /* transfer none: for the "recording" message */
-  guint64 frames_out;           /* video frames taken by the RTSP client */
-} SessionShared;
-
-/* Posted on the session's bus once the ingest takes media: RECORD succeeded. */
-#define MSG_RECORDING "camgate-recording"
+  guint64 end;                  /* where it ends, in bytes written since the connection */
+  gint64 arrival_us;
+} Queued;
 
 struct _CgUplink {
   char *camera_id;
@@ -50,30 +38,37 @@ struct _CgUplink {
   GTlsDatabase *tls_database;   /* NULL: system store */
 
   CgFormat *format;
-  GstElement *pipeline;
-  SessionShared *shared;
-  guint bus_watch;
+  CgRtspClient *client;
+  CgStreamKind setting_up;
+  guint8 pts[CG_STREAM_N];
+  guint8 channels[CG_STREAM_N][2];
+  CgRtpRewriter rewriters[CG_STREAM_N];
+  gboolean recording;
   guint sink_handle;
   guint retry_id;
   guint connect_timeout_id;
+  guint fail_id;                /* a failure seen inside a hub callback, handled next */
+  char *fail_message;
   CgBackoff backoff;
   CgUplinkState state;
   guint sessions;
   char *last_error;
 
-  /* below: used by the hub's streaming thread, under lock */
-  GMutex lock;
-  GstAppSrc *appsrc[CG_STREAM_N];
-  GstCaps *caps[CG_STREAM_N];
+  /* sending */
   gboolean need_keyframe;
   gboolean dropping;
+  gboolean rebase[CG_STREAM_N];
+  gboolean close_gap[CG_STREAM_N];   /* frames were dropped since this stream's last */
   guint in_epoch;
-  GstClockTime in_base, out_base, last_out;
-  guint64 frames_out;           /* sessions that ended; the current one counts in shared */
+  GQueue queued;                /* element-type Queued, oldest first */
+  GByteArray *scratch;
+  gint64 last_sr_us;
+  guint64 frames_out;
   guint64 frames_dropped;
 };
 
 static void session_start (CgUplink *uplink);
+static void session_fail (CgUplink *uplink, const char *message);
 
 const char *
 cg_uplink_state_to_string (CgUplinkState state)
@@ -86,174 +81,139 @@ cg_uplink_state_to_string (CgUplinkState state)
   return "unknown";
 }
 
-static SessionShared *
-session_shared_ref (SessionShared *shared)
+/* ---- sending ---------------------------------------------------------------- */
+
+/* How long the oldest frame still waiting in the output buffer has waited,
+ * as of @now_us (a frame's arrival). */
+static gint64
+queue_age (CgUplink *uplink, CgRtspConn *conn, gint64 now_us)
 {
-  g_atomic_int_inc (&shared->ref_count);
-  return shared;
+  guint64 written = cg_rtsp_conn_written (conn);
+  Queued *oldest;
+
+  while ((oldest = g_queue_peek_head (&uplink->queued)) && oldest->end <= written)
+    g_free (g_queue_pop_head (&uplink->queued));
+  return oldest ? now_us - oldest->arrival_us : 0;
 }
 
-static void
-session_shared_unref (gpointer data)
-{
-  SessionShared *shared = data;
-
-  if (!g_atomic_int_dec_and_test (&shared->ref_count))
-    return;
-  g_mutex_clear (&shared->lock);
-  g_free (shared->tls_error);
-  g_free (shared);
-}
-
-static void
-session_shared_closure_unref (gpointer data, GClosure *closure)
-{
-  session_shared_unref (data);
-}
-
-/* ---- streaming thread ---------------------------------------------------- */
-
-static GstClockTime
-rebase (CgUplink *uplink, GstClockTime t)
-{
-  return GST_CLOCK_TIME_IS_VALID (t) && t >= uplink->in_base
-      ? t - uplink->in_base + uplink->out_base : GST_CLOCK_TIME_NONE;
-}
-
-/* Drop policy: past the queue bound, drop until the next keyframe. Locked. */
+/* Drop policy: past the queue bound, drop until the next keyframe. */
 static gboolean
-should_drop (CgUplink *uplink, const CgFrame *frame)
+should_drop (CgUplink *uplink, CgRtspConn *conn, const CgFrame *frame)
 {
-  GstAppSrc *video = uplink->appsrc[CG_STREAM_VIDEO];
-  GstClockTime level;
+  gint64 age = queue_age (uplink, conn, frame->arrival_us);
 
-  if (!video)
-    return FALSE;
-  level = gst_app_src_get_current_level_time (video);
   if (uplink->dropping) {
-    if (frame->kind == CG_STREAM_VIDEO && frame->keyframe && level < CG_UPLINK_QUEUE_MAX / 2) {
+    if (frame->kind == CG_STREAM_VIDEO && frame->keyframe && age < CG_UPLINK_QUEUE_MAX / 2) {
       uplink->dropping = FALSE;
       g_info ("[%s] uplink caught up: sending again from a keyframe", uplink->camera_id);
       return FALSE;
     }
     return TRUE;
   }
-  if (level > CG_UPLINK_QUEUE_MAX) {
+  if (age > CG_UPLINK_QUEUE_MAX) {
     uplink->dropping = TRUE;
     g_warning ("[%s] uplink too slow (%.1f s queued): dropping up to the next keyframe",
-               uplink->camera_id, level / (double) GST_SECOND);
+               uplink->camera_id, age / (double) G_USEC_PER_SEC);
     return TRUE;
   }
   return FALSE;
 }
 
-/* Locked. FALSE: the frame cannot start or continue the session's stream. */
+/* FALSE: the frame cannot start or continue the session's stream. */
 static gboolean
-accept_timing (CgUplink *uplink, const CgFrame *frame)
+accept_frame (CgUplink *uplink, const CgFrame *frame)
 {
-  gboolean has_video = uplink->appsrc[CG_STREAM_VIDEO] != NULL;
+  gboolean has_video = uplink->format->streams[CG_STREAM_VIDEO] != NULL;
   gboolean starts = frame->kind == CG_STREAM_VIDEO ? frame->keyframe : !has_video;
-  GstClockTime pts = GST_BUFFER_PTS (frame->buffer);
 
   if (frame->epoch != uplink->in_epoch || uplink->need_keyframe) {
-    if (!starts || !GST_CLOCK_TIME_IS_VALID (pts))
+    if (!starts)
       return FALSE;
-    /* A new camera session (or the first frame): continue the timeline. */
-    if (frame->epoch != uplink->in_epoch || !GST_CLOCK_TIME_IS_VALID (uplink->last_out)) {
+    if (frame->epoch != uplink->in_epoch) {
+      /* a new camera session (or the first frame): continue the numbering */
       uplink->in_epoch = frame->epoch;
-      uplink->in_base = MIN (pts, GST_BUFFER_DTS_OR_PTS (frame->buffer));
-      uplink->out_base = GST_CLOCK_TIME_IS_VALID (uplink->last_out)
-          ? uplink->last_out + EPOCH_GAP : 0;
+      for (int i = 0; i < CG_STREAM_N; i++)
+        uplink->rebase[i] = TRUE;
     }
     uplink->need_keyframe = FALSE;
   }
-  return GST_CLOCK_TIME_IS_VALID (pts) && pts >= uplink->in_base;
+  return TRUE;
+}
+
+/* Sender reports for every stream that has sent, every SR_INTERVAL_US. */
+static void
+add_sender_reports (CgUplink *uplink, gint64 now_us)
+{
+  gint64 real_now = g_get_real_time (), mono_now = g_get_monotonic_time ();
+
+  if (now_us - uplink->last_sr_us < SR_INTERVAL_US)
+    return;
+  uplink->last_sr_us = now_us;
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    const CgRtpRewriter *rw = &uplink->rewriters[i];
+    if (!uplink->format->streams[i] || !rw->started)
+      continue;
+    cg_rtcp_write_sr (uplink->scratch, uplink->channels[i][1], rw,
+                      real_now - (mono_now - rw->last_arrival_us), rw->last_ts, "camgate");
+  }
+}
+
+static gboolean
+on_deferred_fail (gpointer data)
+{
+  CgUplink *uplink = data;
+  g_autofree char *message = g_steal_pointer (&uplink->fail_message);
+
+  uplink->fail_id = 0;
+  session_fail (uplink, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called inside the hub (its lock held): the failure is handled next. */
+static void
+fail_later (CgUplink *uplink, const char *message)
+{
+  if (uplink->fail_id)
+    return;
+  uplink->fail_message = g_strdup (message);
+  uplink->fail_id = g_idle_add (on_deferred_fail, uplink);
 }
 
 static void
 on_hub_frame (CgFrame *frame, gpointer data)
 {
   CgUplink *uplink = data;
-  GstAppSrc *appsrc;
-  GstBuffer *out;
+  CgRtspConn *conn = uplink->client ? cg_rtsp_client_get_conn (uplink->client) : NULL;
+  CgRtpRewriter *rw = &uplink->rewriters[frame->kind];
 
-  g_mutex_lock (&uplink->lock);
-  appsrc = uplink->appsrc[frame->kind];
-  if (!appsrc || !accept_timing (uplink, frame))
-    goto out;
-  if (should_drop (uplink, frame)) {
+  if (!conn || !uplink->recording || uplink->fail_id || !uplink->format->streams[frame->kind] ||
+      !accept_frame (uplink, frame))
+    return;
+  if (should_drop (uplink, conn, frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
       uplink->frames_dropped++;
-    goto out;
+    uplink->close_gap[frame->kind] = TRUE;
+    return;
   }
-  if (!uplink->caps[frame->kind] || !gst_caps_is_equal (uplink->caps[frame->kind], frame->caps)) {
-    gst_caps_replace (&uplink->caps[frame->kind], frame->caps);
-    gst_app_src_set_caps (appsrc, frame->caps);
+  if (uplink->rebase[frame->kind])
+    cg_rtp_rewriter_rebase (rw, frame);
+  else if (uplink->close_gap[frame->kind])
+    cg_rtp_rewriter_close_gap (rw, frame);
+  uplink->rebase[frame->kind] = uplink->close_gap[frame->kind] = FALSE;
+  g_byte_array_set_size (uplink->scratch, 0);
+  cg_rtp_rewriter_write (rw, frame, uplink->scratch);
+  add_sender_reports (uplink, frame->arrival_us);
+  cg_rtsp_conn_send (conn, uplink->scratch->data, uplink->scratch->len);
+  if (frame->kind == CG_STREAM_VIDEO || !uplink->format->streams[CG_STREAM_VIDEO]) {
+    Queued *q = g_new (Queued, 1);
+    q->end = cg_rtsp_conn_written (conn) + cg_rtsp_conn_pending (conn);
+    q->arrival_us = frame->arrival_us;
+    g_queue_push_tail (&uplink->queued, q);
+    uplink->frames_out++;
   }
-  out = gst_buffer_copy (frame->buffer);   /* metadata only: the memory is shared */
-  GST_BUFFER_PTS (out) = rebase (uplink, GST_BUFFER_PTS (frame->buffer));
-  GST_BUFFER_DTS (out) = rebase (uplink, GST_BUFFER_DTS (frame->buffer));
-  if (GST_BUFFER_PTS (out) > uplink->last_out || !GST_CLOCK_TIME_IS_VALID (uplink->last_out))
-    uplink->last_out = GST_BUFFER_PTS (out);
-  gst_app_src_push_buffer (appsrc, out);
-out:
-  g_mutex_unlock (&uplink->lock);
 }
 
-/* rtspclientsink holds the first buffer of each stream until the ingest has
- * answered RECORD: a second video buffer entering it means media flows. */
-static GstPadProbeReturn
-on_video_into_client (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  SessionShared *shared = data;
-  guint64 n;
-
-  g_mutex_lock (&shared->lock);
-  n = ++shared->frames_out;
-  g_mutex_unlock (&shared->lock);
-  if (n == 2)
-    gst_element_post_message (shared->pipeline, gst_message_new_application (
-        GST_OBJECT (shared->pipeline), gst_structure_new_empty (MSG_RECORDING)));
-  return GST_PAD_PROBE_OK;
-}
-
-/* Called when TLS validation of the ingest failed: say why, refuse. */
-static gboolean
-on_accept_certificate (GstElement *sink, GTlsConnection *conn, GTlsCertificate *cert,
-                       GTlsCertificateFlags errors, gpointer data)
-{
-  SessionShared *shared = data;
-  GString *why = g_string_new (NULL);
-
-  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
-    g_string_append (why, ", not signed by a trusted CA");
-  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
-    g_string_append (why, ", issued for another host name");
-  if (errors & (G_TLS_CERTIFICATE_NOT_ACTIVATED | G_TLS_CERTIFICATE_EXPIRED))
-    g_string_append (why, ", outside its validity period");
-  if (errors & G_TLS_CERTIFICATE_REVOKED)
-    g_string_append (why, ", revoked");
-  if (errors & ~(G_TLS_CERTIFICATE_UNKNOWN_CA | G_TLS_CERTIFICATE_BAD_IDENTITY |
-                 G_TLS_CERTIFICATE_NOT_ACTIVATED | G_TLS_CERTIFICATE_EXPIRED |
-                 G_TLS_CERTIFICATE_REVOKED))
-    g_string_append (why, ", otherwise invalid");
-
-  g_mutex_lock (&shared->lock);
-  g_free (shared->tls_error);
-  shared->tls_error = g_strdup (why->len ? why->str + 2 : "invalid");
-  g_mutex_unlock (&shared->lock);
-  g_string_free (why, TRUE);
-  return FALSE;
-}
-
-/* rtspclientsink made a payloader for one of our streams. */
-static void
-on_new_payloader (GstElement *sink, GstElement *payloader, gpointer data)
-{
-  cg_coalesce_attach (payloader);
-}
-
-/* ---- main thread --------------------------------------------------------- */
+/* ---- the session ---------------------------------------------------------- */
 
 static void
 set_error (CgUplink *uplink, const char *message)
@@ -268,25 +228,13 @@ session_stop (CgUplink *uplink)
   if (uplink->sink_handle)
     cg_hub_remove_sink (uplink->hub, uplink->sink_handle);
   uplink->sink_handle = 0;
-  g_clear_handle_id (&uplink->bus_watch, g_source_remove);
   g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
-
-  g_mutex_lock (&uplink->lock);
-  for (int i = 0; i < CG_STREAM_N; i++) {
-    g_clear_object (&uplink->appsrc[i]);
-    gst_clear_caps (&uplink->caps[i]);
-  }
-  g_mutex_unlock (&uplink->lock);
-
-  if (uplink->shared) {
-    g_mutex_lock (&uplink->shared->lock);
-    uplink->frames_out += uplink->shared->frames_out;
-    uplink->shared->frames_out = 0;
-    g_mutex_unlock (&uplink->shared->lock);
-  }
-  if (uplink->pipeline)
-    cg_pipeline_dispose (g_steal_pointer (&uplink->pipeline));
-  g_clear_pointer (&uplink->shared, session_shared_unref);
+  g_clear_handle_id (&uplink->fail_id, g_source_remove);
+  g_clear_pointer (&uplink->fail_message, g_free);
+  if (uplink->client)
+    cg_rtsp_client_free (g_steal_pointer (&uplink->client), uplink->recording);
+  uplink->recording = FALSE;
+  g_queue_clear_full (&uplink->queued, g_free);
 }
 
 static gboolean
@@ -313,6 +261,19 @@ session_fail (CgUplink *uplink, const char *message)
   uplink->retry_id = g_timeout_add (delay / 1000, on_retry, uplink);
 }
 
+static void
+on_client_failed (const GError *error, gpointer data)
+{
+  CgUplink *uplink = data;
+  g_autofree char *message = NULL;
+
+  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    message = g_strdup_printf ("%s (trusted: %s)", error->message,
+                               uplink->ca_file ? uplink->ca_file : "the system store");
+  /* A write inside a hub callback may be what failed: handled next. */
+  fail_later (uplink, message ? message : error->message);
+}
+
 static gboolean
 on_connect_timeout (gpointer data)
 {
@@ -323,165 +284,128 @@ on_connect_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static char *
-error_text (CgUplink *uplink, GstMessage *message)
+/* FALSE (and the session failed) unless @response is a success. */
+static gboolean
+check_response (CgUplink *uplink, const char *method, const CgRtspMessage *response)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *debug = NULL, *tls = NULL;
 
-  g_mutex_lock (&uplink->shared->lock);
-  tls = g_strdup (uplink->shared->tls_error);
-  g_mutex_unlock (&uplink->shared->lock);
-  if (tls)
-    return g_strdup_printf ("%s presented a TLS certificate that does not verify (%s; trusted: "
-                            "%s): refused, nothing was sent", uplink->peer, tls,
-                            uplink->ca_file ? uplink->ca_file : "the system store");
-  gst_message_parse_error (message, &error, &debug);
-  g_debug ("[%s] uplink error: %s", uplink->camera_id, debug ? debug : "");
-  return cg_gst_error_text (error, debug, uplink->peer);
-}
-
-static gboolean
-on_bus_message (GstBus *bus, GstMessage *message, gpointer data)
-{
-  CgUplink *uplink = data;
-  g_autofree char *text = NULL;
-
-  switch (GST_MESSAGE_TYPE (message)) {
-  case GST_MESSAGE_ERROR:
-    text = error_text (uplink, message);
-    uplink->bus_watch = 0;
-    session_fail (uplink, text);
-    return G_SOURCE_REMOVE;
-  case GST_MESSAGE_EOS:
-    uplink->bus_watch = 0;
-    session_fail (uplink, "the session ended");
-    return G_SOURCE_REMOVE;
-  case GST_MESSAGE_APPLICATION:
-    if (!gst_message_has_name (message, MSG_RECORDING) || uplink->state == CG_UPLINK_UP)
-      break;
-    uplink->state = CG_UPLINK_UP;
-    uplink->sessions++;
-    g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
-    g_clear_pointer (&uplink->last_error, g_free);
-    cg_backoff_reset (&uplink->backoff);
-    g_message ("[%s] uplink up: recording to %s", uplink->camera_id, uplink->safe_url);
-    break;
-  default:
-    break;
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static GstAppSrc *
-add_appsrc (GstElement *pipeline, GstElement *sink, GstCaps *caps, const char *name,
-            SessionShared *counted)
-{
-  GstElement *appsrc = cg_element_make ("appsrc", name);
-  g_autoptr (GstPad) srcpad = NULL, sinkpad = NULL;
-
-  g_object_set (appsrc, "format", GST_FORMAT_TIME, "is-live", TRUE, "do-timestamp", FALSE,
-                "max-bytes", (guint64) 0, "block", FALSE, "caps", caps, NULL);
-  gst_bin_add (GST_BIN (pipeline), appsrc);
-  srcpad = gst_element_get_static_pad (appsrc, "src");
-  sinkpad = gst_element_request_pad_simple (sink, "sink_%u");
-  if (gst_pad_link (srcpad, sinkpad) != GST_PAD_LINK_OK)
-    g_warning ("cannot link the %s stream to the RTSP client", name);
-  if (counted)
-    gst_pad_add_probe (sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_video_into_client,
-                       session_shared_ref (counted), session_shared_unref);
-  /* transfer full: the uplink keeps a reference for the streaming thread */
-  return GST_APP_SRC (gst_object_ref (appsrc));
-}
-
-static GstElement *
-make_pipeline (CgUplink *uplink)
-{
-  GstElement *pipeline, *sink;
-
-  sink = cg_element_make ("rtspclientsink", "sink");
-  if (!sink)
-    return NULL;
-  pipeline = gst_pipeline_new (uplink->camera_id);
-  uplink->shared->pipeline = pipeline;
-  gst_pipeline_use_clock (GST_PIPELINE (pipeline), NULL);
-  g_object_set (sink, "location", uplink->url, "protocols", 0x4 /* tcp */,
-                "latency", 0, "tcp-timeout", (guint64) DEFAULT_TCP_TIMEOUT_US,
-                "user-agent", "camgate/" PACKAGE_VERSION, NULL);
-  /* No retransmission: over TCP nothing is lost to resend, and the default
-   * (500 ms) keeps a history of every packet sent and a thread per stream. */
-  g_object_set (sink, "rtx-time", 0, NULL);
-  if (uplink->tls_database)
-    g_object_set (sink, "tls-database", uplink->tls_database, NULL);
-  if (uplink->username)
-    g_object_set (sink, "user-id", uplink->username, "user-pw", uplink->password, NULL);
-  g_signal_connect_data (sink, "accept-certificate", G_CALLBACK (on_accept_certificate),
-                         session_shared_ref (uplink->shared),
-                         session_shared_closure_unref, 0);
-  g_signal_connect (sink, "new-payloader", G_CALLBACK (on_new_payloader), NULL);
-  gst_bin_add (GST_BIN (pipeline), sink);
-
-  g_mutex_lock (&uplink->lock);
-  for (int i = 0; i < CG_STREAM_N; i++) {
-    /* frames_out counts video; audio for a camera that has none */
-    gboolean counted = i == CG_STREAM_VIDEO || !uplink->format->caps[CG_STREAM_VIDEO];
-    if (uplink->format->caps[i])
-      uplink->appsrc[i] = add_appsrc (pipeline, sink, uplink->format->caps[i],
-                                      i == CG_STREAM_VIDEO ? "video" : "audio",
-                                      counted ? uplink->shared : NULL);
-  }
-  uplink->need_keyframe = TRUE;
-  uplink->dropping = FALSE;
-  uplink->in_epoch = 0;
-  uplink->last_out = GST_CLOCK_TIME_NONE;
-  g_mutex_unlock (&uplink->lock);
-  return pipeline;
+  if (response->status / 100 == 2)
+    return TRUE;
+  error = cg_rtsp_client_status_error (uplink->client, method, response);
+  session_fail (uplink, error->message);
+  return FALSE;
 }
 
 static void
-session_start (CgUplink *uplink)
+on_record (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
 {
-  g_autoptr (GstBus) bus = NULL;
+  CgUplink *uplink = data;
 
-  uplink->shared = g_new0 (SessionShared, 1);
-  uplink->shared->ref_count = 1;
-  g_mutex_init (&uplink->shared->lock);
-  uplink->state = CG_UPLINK_CONNECTING;
-  uplink->pipeline = make_pipeline (uplink);
-  if (!uplink->pipeline) {
-    session_fail (uplink, "the GStreamer RTSP server plugin (rtspclientsink) is missing");
+  if (!check_response (uplink, "RECORD", response))
     return;
-  }
-  g_info ("[%s] uplink connecting to %s", uplink->camera_id, uplink->safe_url);
-  bus = gst_element_get_bus (uplink->pipeline);
-  uplink->bus_watch = gst_bus_add_watch (bus, on_bus_message, uplink);
-  uplink->connect_timeout_id = g_timeout_add_seconds (DEFAULT_CONNECT_TIMEOUT_S,
-                                                      on_connect_timeout, uplink);
-  if (gst_element_set_state (uplink->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    session_fail (uplink, "the RTSP client could not start");
-    return;
-  }
+  g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
+  uplink->recording = TRUE;
+  uplink->state = CG_UPLINK_UP;
+  uplink->sessions++;
+  g_clear_pointer (&uplink->last_error, g_free);
+  cg_backoff_reset (&uplink->backoff);
+  g_message ("[%s] uplink up: recording to %s", uplink->camera_id, uplink->safe_url);
+  cg_rtsp_client_keep_alive (client, "OPTIONS", uplink->url);
+  for (int i = 0; i < CG_STREAM_N; i++)
+    cg_rtp_rewriter_init (&uplink->rewriters[i], uplink->channels[i][0], uplink->pts[i],
+                          g_random_int (), uplink->format->streams[i]
+                          ? uplink->format->streams[i]->clock_rate : 0);
+  uplink->need_keyframe = TRUE;
+  uplink->dropping = FALSE;
+  uplink->in_epoch = 0;
+  memset (uplink->close_gap, 0, sizeof uplink->close_gap);
+  uplink->last_sr_us = G_MININT64 / 2;
   /* The hub replays its GOP cache first: the session starts on a keyframe. */
   uplink->sink_handle = cg_hub_add_sink (uplink->hub, on_hub_frame, uplink);
 }
 
-/* rtspclientsink takes the first payloader that fits, by rank: for AAC, two
- * tie and MP4A-LATM (rtpmp4apay) wins. RFC 3640 mpeg4-generic is what cameras
- * send and what ingests handle most widely: rank its payloader first. */
-static void
-prefer_mpeg4_generic (void)
-{
-  static gsize done;
-  GstPluginFeature *feature;
+static void setup_next (CgUplink *uplink);
 
-  if (!g_once_init_enter (&done))
+static void
+on_setup (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
+{
+  CgUplink *uplink = data;
+  const char *value = cg_rtsp_message_header (response, "Transport");
+  CgRtspTransport transport;
+
+  if (!check_response (uplink, "SETUP", response))
     return;
-  feature = gst_registry_lookup_feature (gst_registry_get (), "rtpmp4gpay");
-  if (feature) {
-    gst_plugin_feature_set_rank (feature, GST_RANK_SECONDARY + 1);
-    gst_object_unref (feature);
+  if (value && cg_rtsp_transport_parse (value, &transport, NULL) && transport.interleaved_set)
+    memcpy (uplink->channels[uplink->setting_up], transport.interleaved, 2);
+  uplink->setting_up++;
+  setup_next (uplink);
+}
+
+static void
+setup_next (CgUplink *uplink)
+{
+  g_autofree char *control = NULL, *header = NULL;
+  const char *headers[2] = { NULL, NULL };
+  CgStreamKind i;
+
+  while (uplink->setting_up < CG_STREAM_N && !uplink->format->streams[uplink->setting_up])
+    uplink->setting_up++;
+  if (uplink->setting_up == CG_STREAM_N) {
+    const char *range[] = { "Range: npt=0.000-", NULL };
+    cg_rtsp_client_request (uplink->client, "RECORD", uplink->url, range, NULL, NULL, on_record);
+    return;
   }
-  g_once_init_leave (&done, 1);
+  i = uplink->setting_up;
+  uplink->channels[i][0] = 2 * i;
+  uplink->channels[i][1] = 2 * i + 1;
+  {
+    g_autofree char *relative = g_strdup_printf ("streamid=%d", i);
+    control = cg_rtsp_control_resolve (uplink->url, relative);
+  }
+  header = g_strdup_printf ("Transport: RTP/AVP/TCP;unicast;interleaved=%u-%u;mode=record",
+                            uplink->channels[i][0], uplink->channels[i][1]);
+  headers[0] = header;
+  cg_rtsp_client_request (uplink->client, "SETUP", control, headers, NULL, NULL, on_setup);
+}
+
+static void
+on_announce (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
+{
+  CgUplink *uplink = data;
+
+  if (!check_response (uplink, "ANNOUNCE", response))
+    return;
+  uplink->setting_up = 0;
+  setup_next (uplink);
+}
+
+static void
+on_connected (CgRtspClient *client, gpointer data)
+{
+  CgUplink *uplink = data;
+  g_autofree char *local = cg_rtsp_conn_local_address (cg_rtsp_client_get_conn (client));
+  g_autofree char *sdp = cg_sdp_for_ingest (uplink->format, local, uplink->pts);
+
+  cg_rtsp_client_request (client, "ANNOUNCE", uplink->url, NULL, "application/sdp", sdp,
+                          on_announce);
+}
+
+static const CgRtspClientFuncs client_funcs = {
+  .failed = on_client_failed,
+};
+
+static void
+session_start (CgUplink *uplink)
+{
+  uplink->state = CG_UPLINK_CONNECTING;
+  g_info ("[%s] uplink connecting to %s", uplink->camera_id, uplink->safe_url);
+  uplink->client = cg_rtsp_client_new (uplink->url, uplink->peer, uplink->username,
+                                       uplink->password, uplink->tls_database, &client_funcs,
+                                       uplink);
+  uplink->connect_timeout_id = g_timeout_add_seconds (DEFAULT_CONNECT_TIMEOUT_S,
+                                                      on_connect_timeout, uplink);
+  cg_rtsp_client_connect (uplink->client, DEFAULT_CONNECT_TIMEOUT_S, on_connected);
 }
 
 CgUplink *
@@ -497,7 +421,6 @@ cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
   if (config->ca_file && !(database = g_tls_file_database_new (config->ca_file, error)))
     return NULL;
 
-  prefer_mpeg4_generic ();
   uplink = g_new0 (CgUplink, 1);
   uplink->camera_id = g_strdup (camera_id);
   uplink->ca_file = g_strdup (config->ca_file);
@@ -509,7 +432,8 @@ cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
   uplink->peer = cg_peer_name ("the ingest", uplink->url);
   uplink->tls_database = g_steal_pointer (&database);
   uplink->state = CG_UPLINK_CONNECTING;
-  g_mutex_init (&uplink->lock);
+  uplink->scratch = g_byte_array_new ();
+  g_queue_init (&uplink->queued);
   cg_backoff_init (&uplink->backoff, NULL, NULL);
   return uplink;
 }
@@ -539,7 +463,7 @@ cg_uplink_free (CgUplink *uplink)
   g_clear_handle_id (&uplink->retry_id, g_source_remove);
   g_clear_pointer (&uplink->format, cg_format_unref);
   g_clear_object (&uplink->tls_database);
-  g_mutex_clear (&uplink->lock);
+  g_byte_array_unref (uplink->scratch);
   g_free (uplink->last_error);
   g_free (uplink->safe_url);
   g_free (uplink->peer);
@@ -563,13 +487,6 @@ cg_uplink_get_stats (CgUplink *uplink, CgUplinkStats *stats)
   stats->state = uplink->state;
   stats->sessions = uplink->sessions;
   stats->last_error = g_strdup (uplink->last_error);
-  g_mutex_lock (&uplink->lock);
   stats->frames_out = uplink->frames_out;
   stats->frames_dropped = uplink->frames_dropped;
-  g_mutex_unlock (&uplink->lock);
-  if (uplink->shared) {
-    g_mutex_lock (&uplink->shared->lock);
-    stats->frames_out += uplink->shared->frames_out;
-    g_mutex_unlock (&uplink->shared->lock);
-  }
 }

@@ -11,8 +11,8 @@
 
 G_BEGIN_DECLS
 
-/* The queue bound: media waiting to be sent, beyond which frames are dropped. */
-#define CG_UPLINK_QUEUE_MAX (2 * GST_SECOND)
+/* The queue bound: how long media may wait to be sent before frames are dropped. */
+#define CG_UPLINK_QUEUE_MAX (2 * G_USEC_PER_SEC)
 
 typedef enum {
   CG_UPLINK_CONNECTING,

@@ -897,16 +897,12 @@ cg_runtime_dir() {
 # start_camgate CONF: `camgate run -c CONF` in the gateway namespace, under
 # CG_TEST_WRAPPER, logging to $CG_WORK/camgate.log; waits until
 # `camgate status` answers.
-# camgate runs without G_DEBUG=fatal-criticals: rtspclientsink 1.22 can
-# raise a critical in GIO (g_socket_get_timeout) when an ingest closes its TLS
-# connection while camgate sends; a library's critical must not abort the
-# relay. camgate's own criticals and errors still fail the test (stop_camgate).
 start_camgate() {
   [ -z "${CG_PID[camgate]:-}" ] || fail "start_camgate: camgate already runs"
   CG_CONF=$1
   # shellcheck disable=SC2086 # the wrapper is a command line
   cg_spawn camgate "$(ns gw)" "$CG_WORK/camgate.out" "$CG_WORK/camgate.log" \
-    env -u G_DEBUG $CG_TEST_WRAPPER "$CAMGATE" run -c "$CG_CONF"
+    $CG_TEST_WRAPPER "$CAMGATE" run -c "$CG_CONF"
   wait_for "camgate status to answer" 20 cg_status_quiet
   note "camgate runs (pid ${CG_PID[camgate]})"
 }

@@ -3,23 +3,27 @@
 
 #define CACHE (8 * 1024 * 1024)
 
-static GstCaps *h264, *aac;
+#define MS 1000                 /* arrival times are in microseconds */
+#define SECOND G_USEC_PER_SEC
 
-static CgFrame *
-make_frame (CgStreamKind kind, guint epoch, gboolean key, GstClockTime pts, gsize size)
+static CgStreamDesc h264 = { CG_STREAM_VIDEO, CG_VIDEO_H264, "H264", 96, 90000, 0,
+                             "packetization-mode=1", NULL };
+static CgStreamDesc aac = { CG_STREAM_AUDIO, CG_VIDEO_NONE, "MPEG4-GENERIC", 97, 48000, 2,
+                            "mode=AAC-hbr", NULL };
+
+/* Which streams the source set up. */
+static void
+begin (CgHub *hub, guint epoch, gboolean video, gboolean audio)
 {
-  g_autoptr (GstBuffer) buf = gst_buffer_new_allocate (NULL, size, NULL);
-
-  GST_BUFFER_PTS (buf) = pts;
-  if (!key)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
-  return cg_frame_new (kind, epoch, buf, kind == CG_STREAM_VIDEO ? h264 : aac);
+  CgStreamDesc *streams[CG_STREAM_N] = { video ? &h264 : NULL, audio ? &aac : NULL };
+  cg_hub_begin_epoch (hub, epoch, streams);
 }
 
 static void
-push (CgHub *hub, CgStreamKind kind, guint epoch, gboolean key, GstClockTime pts, gsize size)
+push (CgHub *hub, CgStreamKind kind, guint epoch, gboolean key, gint64 arrival_us, gsize size)
 {
-  g_autoptr (CgFrame) f = make_frame (kind, epoch, key, pts, size);
+  g_autoptr (CgFrame) f = cg_frame_new (kind, epoch, g_malloc0 (size), size, 1,
+                                        key || kind != CG_STREAM_VIDEO, 0, arrival_us);
   cg_hub_push (hub, f);
 }
 
@@ -36,11 +40,11 @@ test_new_sink_starts_on_keyframe (void)
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
+  begin (hub, 1, TRUE, TRUE);
   push (hub, CG_STREAM_VIDEO, 1, FALSE, 0, 100);          /* before any keyframe: not cached */
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, 40 * GST_MSECOND, 1000);
-  push (hub, CG_STREAM_AUDIO, 1, TRUE, 41 * GST_MSECOND, 10);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 40 * MS, 1000);
+  push (hub, CG_STREAM_AUDIO, 1, TRUE, 41 * MS, 10);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * MS, 100);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 3);
   g_assert_cmpuint (stats.bytes, ==, 1110);
@@ -48,18 +52,18 @@ test_new_sink_starts_on_keyframe (void)
   guint handle = cg_hub_add_sink (hub, collect, got);
   g_assert_cmpuint (got->len, ==, 3);
   g_assert_true (((CgFrame *) got->pdata[0])->keyframe);
-  g_assert_cmpuint (GST_BUFFER_PTS (((CgFrame *) got->pdata[0])->buffer), ==, 40 * GST_MSECOND);
+  g_assert_cmpint (((CgFrame *) got->pdata[0])->arrival_us, ==, 40 * MS);
 
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * GST_MSECOND, 100);   /* live */
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * MS, 100);   /* live */
   g_assert_cmpuint (got->len, ==, 4);
   /* a new keyframe starts a new cache */
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, 160 * GST_MSECOND, 500);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 160 * MS, 500);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 1);
   g_assert_cmpuint (stats.bytes, ==, 500);
 
   cg_hub_remove_sink (hub, handle);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 200 * GST_MSECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 200 * MS, 100);
   g_assert_cmpuint (got->len, ==, 5);
   cg_hub_free (hub);
 }
@@ -71,18 +75,18 @@ test_cache_bound (void)
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 600);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 300);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * MS, 300);
   g_test_expect_message ("camgate-hub", G_LOG_LEVEL_WARNING,
                          "[cam] a GOP outgrew the * cache*");
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 300);   /* over 1000 bytes */
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * MS, 300);   /* over 1000 bytes */
   g_test_assert_expected_messages ();
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 0);
   g_assert_cmpuint (stats.bytes, ==, 0);
   /* a sink attached now gets nothing undecodable */
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * GST_MSECOND, 10);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 120 * MS, 10);
   cg_hub_remove_sink (hub, cg_hub_add_sink (hub, collect, got));
   g_assert_cmpuint (got->len, ==, 0);
   cg_hub_free (hub);
@@ -95,22 +99,22 @@ test_cache_overflows_counted (void)
   CgHub *hub = cg_hub_new ("cam", 1000, NULL, NULL);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   /* logged once, counted every time */
   g_test_expect_message ("camgate-hub", G_LOG_LEVEL_WARNING, "*gop_cache_kbytes*");
   for (guint gop = 0; gop < 3; gop++) {
-    GstClockTime t = gop * GST_SECOND;
+    gint64 t = gop * SECOND;
     push (hub, CG_STREAM_VIDEO, 1, TRUE, t, 600);
-    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 40 * GST_MSECOND, 500);    /* over */
-    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 80 * GST_MSECOND, 500);    /* not counted again */
+    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 40 * MS, 500);    /* over */
+    push (hub, CG_STREAM_VIDEO, 1, FALSE, t + 80 * MS, 500);    /* not counted again */
   }
   g_test_assert_expected_messages ();
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.overflows, ==, 3);
   g_assert_cmpuint (stats.limit_bytes, ==, 1000);
   /* a GOP that fits is kept, and counts nothing */
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, 4 * GST_SECOND, 600);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * GST_SECOND + 40 * GST_MSECOND, 400);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 4 * SECOND, 600);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * SECOND + 40 * MS, 400);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.overflows, ==, 3);
   g_assert_cmpuint (stats.frames, ==, 2);
@@ -126,9 +130,9 @@ test_cache_off (void)
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * MS, 100);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 0);
   g_assert_cmpuint (stats.bytes, ==, 0);
@@ -136,7 +140,7 @@ test_cache_off (void)
   g_assert_cmpuint (stats.overflows, ==, 0);
   guint handle = cg_hub_add_sink (hub, collect, got);
   g_assert_cmpuint (got->len, ==, 0);
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, 80 * GST_MSECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, 80 * MS, 100);
   g_assert_cmpuint (got->len, ==, 1);
   cg_hub_remove_sink (hub, handle);
   cg_hub_free (hub);
@@ -149,9 +153,9 @@ test_cache_set_limit (void)
   CgHub *hub = cg_hub_new ("cam", CACHE, NULL, NULL);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 3000);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 1000);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * MS, 1000);
   cg_hub_set_cache_limit (hub, 8000);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 2);
@@ -162,10 +166,10 @@ test_cache_set_limit (void)
   g_assert_cmpuint (stats.bytes, ==, 0);
   g_assert_cmpuint (stats.limit_bytes, ==, 2000);
   /* deltas after the emptied cache are not cached: nothing decodable */
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * GST_MSECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 80 * MS, 100);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 0);
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, GST_SECOND, 1500);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, SECOND, 1500);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 1);
   g_assert_cmpuint (stats.bytes, ==, 1500);
@@ -179,13 +183,13 @@ test_epoch_clears_cache_and_drops_stragglers (void)
   g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
   CgHubCacheStats stats;
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
   cg_hub_add_sink (hub, collect, got);
-  cg_hub_begin_epoch (hub, 2, TRUE, FALSE);
+  begin (hub, 2, TRUE, FALSE);
   cg_hub_get_cache_stats (hub, &stats);
   g_assert_cmpuint (stats.frames, ==, 0);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);   /* old session */
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * MS, 100);   /* old session */
   g_assert_cmpuint (got->len, ==, 1);
   push (hub, CG_STREAM_VIDEO, 2, TRUE, 0, 100);
   g_assert_cmpuint (got->len, ==, 2);
@@ -211,16 +215,16 @@ test_format_waits_for_every_stream (void)
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
   CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
-  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
+  begin (hub, 1, TRUE, TRUE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
   drain ();
   g_assert_cmpuint (sigs->len, ==, 0);        /* audio announced, not seen yet */
   g_assert_null (cg_hub_get_format (hub));
-  push (hub, CG_STREAM_AUDIO, 1, TRUE, 10 * GST_MSECOND, 10);
+  push (hub, CG_STREAM_AUDIO, 1, TRUE, 10 * MS, 10);
   drain ();
   g_assert_cmpuint (sigs->len, ==, 1);
-  g_assert_cmpstr (sigs->pdata[0], ==, "h264+aac");
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * GST_MSECOND, 100);   /* no change: no news */
+  g_assert_cmpstr (sigs->pdata[0], ==, "h264+aac/48000/2");
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 40 * MS, 100);   /* no change: no news */
   drain ();
   g_assert_cmpuint (sigs->len, ==, 1);
   cg_hub_free (hub);
@@ -232,12 +236,12 @@ test_format_gives_up_on_silent_stream (void)
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
   CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
-  cg_hub_begin_epoch (hub, 1, TRUE, TRUE);
-  push (hub, CG_STREAM_VIDEO, 1, TRUE, GST_SECOND, 100);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 3 * GST_SECOND, 100);
+  begin (hub, 1, TRUE, TRUE);
+  push (hub, CG_STREAM_VIDEO, 1, TRUE, SECOND, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 3 * SECOND, 100);
   drain ();
   g_assert_cmpuint (sigs->len, ==, 0);
-  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * GST_SECOND + 1, 100);
+  push (hub, CG_STREAM_VIDEO, 1, FALSE, 4 * SECOND + 1, 100);
   drain ();
   g_assert_cmpuint (sigs->len, ==, 1);
   g_assert_cmpstr (sigs->pdata[0], ==, "h264");
@@ -250,7 +254,7 @@ test_free_cancels_pending_notification (void)
   g_autoptr (GPtrArray) sigs = g_ptr_array_new_with_free_func (g_free);
   CgHub *hub = cg_hub_new ("cam", CACHE, on_format, sigs);
 
-  cg_hub_begin_epoch (hub, 1, TRUE, FALSE);
+  begin (hub, 1, TRUE, FALSE);
   push (hub, CG_STREAM_VIDEO, 1, TRUE, 0, 100);
   cg_hub_free (hub);
   drain ();
@@ -262,10 +266,7 @@ main (int argc, char **argv)
 {
   int ret;
 
-  gst_init (&argc, &argv);
   g_test_init (&argc, &argv, NULL);
-  h264 = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,alignment=au");
-  aac = gst_caps_from_string ("audio/mpeg,mpegversion=4,stream-format=raw");
   g_test_add_func ("/hub/new-sink-starts-on-keyframe", test_new_sink_starts_on_keyframe);
   g_test_add_func ("/hub/cache-bound", test_cache_bound);
   g_test_add_func ("/hub/cache-overflows", test_cache_overflows_counted);
@@ -276,8 +277,5 @@ main (int argc, char **argv)
   g_test_add_func ("/hub/format-silent-stream", test_format_gives_up_on_silent_stream);
   g_test_add_func ("/hub/free-cancels-notification", test_free_cancels_pending_notification);
   ret = g_test_run ();
-  gst_caps_unref (h264);
-  gst_caps_unref (aac);
-  gst_deinit ();
   return ret;
 }

@@ -1,4 +1,4 @@
-/* cg-benchingest: the relay benchmark's ingest (tests/bench/relay). It never
+/* cg-benchingest: the relay benchmark's ingest (tests/bench/run). It never
  * decodes and writes no file: it only counts.
  *
  * It takes H.264 over RTP, RTSP/TCP interleaved, three ways, so that one

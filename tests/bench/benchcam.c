@@ -1,5 +1,5 @@
 /* cg-benchcam: N simulated IP cameras in one light process, for the relay
- * benchmark (tests/bench/relay).
+ * benchmark (tests/bench/run).
  *
  * Serves rtsp://ADDR:PORT/cam1 ... /camN from one H.264 Annex B clip that was
  * encoded once, looped: nothing is encoded at run time, so the fixture costs

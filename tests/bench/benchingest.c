@@ -1,4 +1,4 @@
-/* cg-benchingest: the relay benchmark's ingest (tests/bench/relay). It never
+/* cg-benchingest: the relay benchmark's ingest (tests/bench/run). It never
  * decodes and writes no file: it only counts.
  *
  * It takes H.264 over RTP, RTSP/TCP interleaved, three ways, so that one
@@ -13,8 +13,10 @@
  * In each access unit it finds the SEI the camera fixture inserted (see
  * benchproto.h): latency = arrival of the access unit's last packet - its
  * send time (both CLOCK_MONOTONIC on one machine); frames lost = gaps in the
- * counter. It also times, per session, from RECORD (or PLAY) to the first
- * IDR picture: how long a new sink waits for its first decodable frame.
+ * counter. It also times, per session, from its connection (accepted, or
+ * made for --pull) to the first IDR picture: how long a new sink waits for
+ * its first decodable frame, whether the relay holds back RECORD until it
+ * has a keyframe or sends RECORD at once and the keyframe later.
  *
  * SIGUSR1 starts a new measuring window: every counter but the sessions'
  * first-keyframe times restarts from zero. --stats FILE is rewritten (temporary
@@ -63,7 +65,7 @@ typedef struct {
   GByteArray *buf;
   Stream *stream;
   int channel;                  /* interleaved RTP channel of the video; -1 none */
-  gint64 session_start_ns;      /* RECORD or PLAY; 0 before */
+  gint64 start_ns;              /* accepted or connected: a new sink's wait starts */
   gboolean key_seen;
   /* the access unit being received */
   gboolean au_open, au_sei;
@@ -186,9 +188,9 @@ on_nal (Conn *c, const guint8 *nal, gsize len)
 
   if (type == 6 && cg_bench_sei_parse (nal, len, &c->au_counter, &c->au_send_ns))
     c->au_sei = TRUE;
-  if (type == 5 && !c->key_seen && c->session_start_ns) {
+  if (type == 5 && !c->key_seen) {
     c->key_seen = TRUE;
-    c->stream->first_key_ms = (cg_bench_now_ns () - c->session_start_ns) / 1e6;
+    c->stream->first_key_ms = (cg_bench_now_ns () - c->start_ns) / 1e6;
   }
 }
 
@@ -343,7 +345,6 @@ serve (Conn *c, const CgBenchMsg *req)
     if (c->channel < 0)
       return reply (c, req, 455, "Method Not Valid In This State", NULL);
     c->stream->sessions++;
-    c->session_start_ns = cg_bench_now_ns ();
     return reply (c, req, 200, "OK", NULL);
   }
   if (strcmp (req->method, "TEARDOWN") == 0) {
@@ -383,7 +384,6 @@ play (Conn *c, const CgBenchMsg *res)
       c->channel = 0;
       c->pull_state = PULL_PLAY;
       c->stream->sessions++;
-      c->session_start_ns = cg_bench_now_ns ();
       headers = g_strdup_printf ("Session: %s\r\nRange: npt=0.000-\r\n", c->session);
       return request (c, "PLAY", c->url, headers);
     case PULL_PLAY:
@@ -516,6 +516,7 @@ conn_new (GSocketConnection *tcp, Role role, const char *peer)
   c->peer = g_strdup (peer);
   c->buf = g_byte_array_sized_new (2 * READ_CHUNK);
   c->channel = -1;
+  c->start_ns = cg_bench_now_ns ();
   g_ptr_array_add (ing.conns, c);
   return c;
 }

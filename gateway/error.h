@@ -12,6 +12,7 @@ typedef enum {
   CG_ERROR_CONFIG,       /* the configuration file is invalid */
   CG_ERROR_IO,           /* a file or socket could not be read or written */
   CG_ERROR_PROTOCOL,     /* a peer answered something camgate cannot use */
+  CG_ERROR_TLS,          /* a peer's TLS certificate does not verify */
 } CgError;
 
 GQuark cg_error_quark (void);

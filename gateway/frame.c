@@ -2,8 +2,8 @@
 #include "frame.h"
 
 CgFrame *
-cg_frame_new (CgStreamKind kind, guint epoch, guint8 *data, gsize size, guint n_packets,
-              gboolean keyframe, guint32 rtp_time, gint64 arrival_us)
+cg_frame_new (CgStreamKind kind, guint epoch, guint8 *data, gsize size, gboolean keyframe,
+              guint32 rtp_time, gint64 arrival_us)
 {
   CgFrame *frame = g_new (CgFrame, 1);
 
@@ -13,7 +13,7 @@ cg_frame_new (CgStreamKind kind, guint epoch, guint8 *data, gsize size, guint n_
   frame->keyframe = keyframe;
   frame->rtp_time = rtp_time;
   frame->arrival_us = arrival_us;
-  frame->n_packets = n_packets;
+  frame->ntp_us = 0;
   frame->size = size;
   frame->data = data;
   return frame;

@@ -21,16 +21,17 @@ typedef struct {
   guint epoch;          /* the camera session the frame came from */
   gboolean keyframe;    /* video: decodable from here on; audio: always */
   guint32 rtp_time;     /* the camera's RTP timestamp */
-  gint64 arrival_us;    /* monotonic time the frame's last packet arrived */
-  guint n_packets;
+  gint64 arrival_us;    /* monotonic time the frame was complete (its last packet, or
+                         * the next frame's first when the marker was lost) */
+  gint64 ntp_us;        /* the camera's wall-clock time for rtp_time, from its
+                         * sender reports (microseconds since 1970); 0: unknown */
   gsize size;
-  guint8 *data;         /* n_packets times: "$", channel, length (2 bytes), RTP packet */
+  guint8 *data;         /* per packet: "$", channel, length (2 bytes), RTP packet */
 } CgFrame;
 
 /* @data: transfer full (g_malloc'd) */
 CgFrame *cg_frame_new (CgStreamKind kind, guint epoch, guint8 *data, gsize size,
-                       guint n_packets, gboolean keyframe, guint32 rtp_time,
-                       gint64 arrival_us);
+                       gboolean keyframe, guint32 rtp_time, gint64 arrival_us);
 CgFrame *cg_frame_ref (CgFrame *frame);
 void cg_frame_unref (CgFrame *frame);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgFrame, cg_frame_unref)

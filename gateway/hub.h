@@ -12,8 +12,8 @@ G_BEGIN_DECLS
  * publishes the format without it. */
 #define CG_HUB_FORMAT_WAIT_US (3 * G_USEC_PER_SEC)
 
-/* Called with the hub's lock held, from the source's streaming thread: must not
- * block and must not call back into the hub. */
+/* Called with the hub's lock held, from the source's read (the main loop):
+ * must not block and must not call back into the hub. */
 typedef void (*CgHubPushFunc) (CgFrame *frame, gpointer user_data);
 /* Called in the hub's GMainContext when the camera's format becomes known or
  * changes. transfer none */

@@ -12,6 +12,9 @@
 #include "error.h"
 #include "rtsp.h"
 
+/* The GStreamer SDP and codec parser libraries are used without gst_init():
+ * they are plain C over buffers, and camgate loads no plugin. */
+
 CgStreamDesc *
 cg_stream_desc_copy (const CgStreamDesc *desc)
 {
@@ -52,7 +55,7 @@ gboolean
 cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width, int *height)
 {
   g_autofree guint8 *annexb = g_malloc (size + 4);
-  gboolean ok = FALSE;
+  int w = 0, h = 0;
 
   /* The parsers find NAL units by their start code. */
   memcpy (annexb, "\0\0\0\1", 4);
@@ -65,10 +68,9 @@ cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width
 
     if ((r == GST_H264_PARSER_OK || r == GST_H264_PARSER_NO_NAL_END) &&
         unit.type == GST_H264_NAL_SPS && gst_h264_parse_sps (&unit, &sps) == GST_H264_PARSER_OK) {
-      *width = sps.frame_cropping_flag ? sps.crop_rect_width : sps.width;
-      *height = sps.frame_cropping_flag ? sps.crop_rect_height : sps.height;
+      w = sps.frame_cropping_flag ? sps.crop_rect_width : sps.width;
+      h = sps.frame_cropping_flag ? sps.crop_rect_height : sps.height;
       gst_h264_sps_clear (&sps);
-      ok = *width > 0 && *height > 0;
     }
     gst_h264_nal_parser_free (parser);
   } else if (codec == CG_VIDEO_H265) {
@@ -80,13 +82,16 @@ cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width
     if ((r == GST_H265_PARSER_OK || r == GST_H265_PARSER_NO_NAL_END) &&
         unit.type == GST_H265_NAL_SPS &&
         gst_h265_parse_sps (parser, &unit, &sps, FALSE) == GST_H265_PARSER_OK) {
-      *width = sps.conformance_window_flag ? sps.crop_rect_width : sps.width;
-      *height = sps.conformance_window_flag ? sps.crop_rect_height : sps.height;
-      ok = *width > 0 && *height > 0;
+      w = sps.conformance_window_flag ? sps.crop_rect_width : sps.width;
+      h = sps.conformance_window_flag ? sps.crop_rect_height : sps.height;
     }
     gst_h265_parser_free (parser);
   }
-  return ok;
+  if (w <= 0 || h <= 0)
+    return FALSE;
+  *width = w;
+  *height = h;
+  return TRUE;
 }
 
 /* The value of @name in "a=b;c=d" format parameters. transfer full */
@@ -148,7 +153,20 @@ classify (const char *media, const char *encoding, CgVideoCodec *video)
   return CG_STREAM_N;
 }
 
-/* "96 H264/90000" for payload type @pt; static types 0 and 8 have none. */
+/* "96 H264/90000": "H264/90000" if the attribute is for payload type @pt,
+ * else NULL. transfer full */
+static char *
+attribute_for (const char *value, guint pt)
+{
+  char *end;
+
+  if (!value || !g_ascii_isdigit (*value) || strtoul (value, &end, 10) != pt ||
+      (*end != ' ' && *end != '\t'))
+    return NULL;
+  return g_strstrip (g_strdup (end));
+}
+
+/* The rtpmap for payload type @pt; static types 0 and 8 have none. */
 static gboolean
 media_rtpmap (const GstSDPMedia *media, guint pt, char **encoding, guint *clock_rate,
               guint *channels)
@@ -156,13 +174,12 @@ media_rtpmap (const GstSDPMedia *media, guint pt, char **encoding, guint *clock_
   for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
     const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
     g_auto (GStrv) parts = NULL;
+    g_autofree char *rest = NULL;
     guint64 n;
-    char *end;
 
-    if (!a->value || g_strcmp0 (a->key, "rtpmap") || strtoul (a->value, &end, 10) != pt ||
-        *end != ' ')
+    if (g_strcmp0 (a->key, "rtpmap") || !(rest = attribute_for (a->value, pt)))
       continue;
-    parts = g_strsplit (g_strstrip (end), "/", 3);
+    parts = g_strsplit (rest, "/", 3);
     if (!parts[0] || !parts[1] || !g_ascii_string_to_unsigned (parts[1], 10, 1, 1000000, &n, NULL))
       return FALSE;
     *encoding = g_ascii_strup (parts[0], -1);
@@ -184,11 +201,10 @@ media_fmtp (const GstSDPMedia *media, guint pt)
 {
   for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
     const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
-    char *end;
+    char *rest;
 
-    if (a->value && !g_strcmp0 (a->key, "fmtp") && strtoul (a->value, &end, 10) == pt &&
-        *end == ' ')
-      return g_strdup (g_strstrip (end));
+    if (!g_strcmp0 (a->key, "fmtp") && (rest = attribute_for (a->value, pt)))
+      return rest;
   }
   return NULL;
 }
@@ -214,11 +230,17 @@ describe_media (const GstSDPMedia *media, char **why)
     CgStreamKind k;
     CgStreamDesc *desc;
 
-    if (!g_ascii_string_to_unsigned (gst_sdp_media_get_format (media, f), 10, 0, 127, &pt, NULL) ||
-        !media_rtpmap (media, pt, &encoding, &clock_rate, &channels))
+    if (!g_ascii_string_to_unsigned (gst_sdp_media_get_format (media, f), 10, 0, 127, &pt, NULL))
       continue;
+    if (!media_rtpmap (media, pt, &encoding, &clock_rate, &channels)) {
+      g_free (*why);
+      *why = g_strdup_printf ("%s payload type %u is not a codec camgate relays", kind,
+                              (guint) pt);
+      continue;
+    }
     k = classify (kind, encoding, &video);
     if (k == CG_STREAM_N) {
+      g_free (*why);
       *why = g_strdup_printf ("%s %s is not a codec camgate relays", kind, encoding);
       continue;
     }
@@ -243,7 +265,7 @@ cg_sdp_pick_streams (const char *sdp, gsize size, const char *base_url,
                      GError **error)
 {
   GstSDPMessage *msg = NULL;
-  const char *session_control;
+  const char *session_control, *media_base;
   g_autofree char *base = NULL;
   gboolean any = FALSE;
 
@@ -257,8 +279,11 @@ cg_sdp_pick_streams (const char *sdp, gsize size, const char *base_url,
                  " bytes, no media section)", size);
     return FALSE;
   }
+  /* The aggregate control resolves against the base; the streams' against
+   * the base too, unless the session's is an absolute URL (as players do). */
   session_control = gst_sdp_message_get_attribute_val (msg, "control");
   base = cg_rtsp_control_resolve (base_url, session_control);
+  media_base = session_control && g_uri_peek_scheme (session_control) ? base : base_url;
   for (guint i = 0; i < gst_sdp_message_medias_len (msg); i++) {
     const GstSDPMedia *media = gst_sdp_message_get_media (msg, i);
     g_autofree char *why = NULL;
@@ -276,7 +301,7 @@ cg_sdp_pick_streams (const char *sdp, gsize size, const char *base_url,
                                 i, why);
       continue;
     }
-    desc->control = cg_rtsp_control_resolve (base,
+    desc->control = cg_rtsp_control_resolve (media_base,
                                              gst_sdp_media_get_attribute_val (media, "control"));
     streams[desc->kind] = desc;
     any = TRUE;

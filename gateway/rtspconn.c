@@ -1,10 +1,13 @@
 /* One RTSP connection on the main loop (see rtspconn.h).
  *
- * Reading drains the stream until it would block (so nothing stays buffered
- * inside TLS), then parses every whole item. Writing tries at once and, when
- * the socket is full, waits for it with a pollable source. The connection is
+ * Reading takes a chunk at a time and parses every whole item before the
+ * next, up to a bound per wake-up (the pollable source, TLS-aware, stays
+ * ready while data is buffered). Writing tries at once and, when the socket
+ * is full, waits for it with a pollable source. The connection is
  * reference-counted inside: a callback may close it, and the dispatch that
- * called it notices and stops. */
+ * called it notices and stops. A write that fails inside
+ * cg_rtsp_conn_send() is reported from an idle callback, never from within
+ * the caller's call. */
 #define G_LOG_DOMAIN "camgate-rtspconn"
 
 #include "rtspconn.h"
@@ -28,8 +31,11 @@ struct _CgRtspConn {
   gboolean closed;              /* the owner let go: no more callbacks */
   gboolean failed;
 
-  GIOStream *stream;
+  GSocketConnection *connection;   /* with TLS, a wrapper around the TLS stream */
+  GIOStream *stream;            /* transfer none: the TLS stream, or the connection */
   GSocket *socket;              /* transfer none: the TCP socket under it */
+  guint fail_id;                /* a failure found while sending, reported next */
+  GError *fail_error;
   GPollableInputStream *in;
   GPollableOutputStream *out;
   GSource *read_source;
@@ -48,6 +54,7 @@ struct _CgRtspConn {
 static guint lingering;         /* closes under way */
 
 static void conn_fail (CgRtspConn *conn, GError *error);
+static void conn_fail_later (CgRtspConn *conn, GError *error);
 static void stop_io (CgRtspConn *conn);
 
 static CgRtspConn *
@@ -63,8 +70,10 @@ conn_unref (CgRtspConn *conn)
   if (--conn->ref_count > 0)
     return;
   stop_io (conn);
+  g_clear_handle_id (&conn->fail_id, g_source_remove);
+  g_clear_error (&conn->fail_error);
   g_clear_object (&conn->close_cancellable);
-  g_clear_object (&conn->stream);
+  g_clear_object (&conn->connection);
   g_byte_array_unref (conn->inbuf);
   g_byte_array_unref (conn->outbuf);
   g_free (conn->peer);
@@ -72,6 +81,17 @@ conn_unref (CgRtspConn *conn)
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+/* The error for a connection that broke (@error, from GIO) or that the peer
+ * closed (@error NULL). transfer full */
+static GError *
+broke (CgRtspConn *conn, const GError *error)
+{
+  if (!error)
+    return g_error_new (CG_ERROR, CG_ERROR_IO, "%s closed the connection", conn->peer);
+  return g_error_new (CG_ERROR, CG_ERROR_IO, "the connection to %s broke: %s", conn->peer,
+                      error->message);
+}
 
 /* Hands every whole item in the input buffer to the callbacks. FALSE when
  * the connection was closed or failed meanwhile. */
@@ -94,8 +114,10 @@ dispatch (CgRtspConn *conn)
     if (n == 0)
       break;
     offset += n;
-    if (conn->closed)
-      continue;                 /* lingering: what comes is read and dropped */
+    if (conn->closed) {         /* lingering: what comes is read and dropped */
+      g_clear_pointer (&item.message, cg_rtsp_message_free);
+      continue;
+    }
     if (item.kind == CG_RTSP_ITEM_DATA && conn->funcs.data)
       conn->funcs.data (item.channel, item.data, item.size, conn->user_data);
     else if (item.kind == CG_RTSP_ITEM_MESSAGE && conn->funcs.message)
@@ -136,15 +158,9 @@ on_readable (GObject *stream, gpointer data)
   if (error && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     g_clear_error (&error);
 
-  if (alive && (eof || error)) {
-    if (!error)
-      error = g_error_new (CG_ERROR, CG_ERROR_IO, "%s closed the connection", conn->peer);
-    else
-      g_prefix_error (&error, "the connection to %s broke: ", conn->peer);
-    conn_fail (conn, error);
-  } else {
-    g_clear_error (&error);
-  }
+  if (alive && (eof || error))
+    conn_fail (conn, broke (conn, error));
+  g_clear_error (&error);
   alive = !conn->failed && !eof && conn->read_source != NULL;
   conn_unref (conn);
   return alive ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -153,6 +169,7 @@ on_readable (GObject *stream, gpointer data)
 /* ---- writing ------------------------------------------------------------ */
 
 static void flush_out (CgRtspConn *conn);
+static void wait_writable (CgRtspConn *conn);
 
 static gboolean
 on_writable (GObject *stream, gpointer data)
@@ -166,6 +183,42 @@ on_writable (GObject *stream, gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_fail_later (gpointer data)
+{
+  CgRtspConn *conn = data;
+
+  conn->fail_id = 0;
+  conn_ref (conn);
+  conn_fail (conn, g_steal_pointer (&conn->fail_error));
+  conn_unref (conn);
+  return G_SOURCE_REMOVE;
+}
+
+/* A failure found inside a caller's cg_rtsp_conn_send(): reported next. */
+static void
+conn_fail_later (CgRtspConn *conn, GError *error)
+{
+  if (conn->fail_id || conn->failed) {
+    g_error_free (error);
+    return;
+  }
+  conn->fail_error = error;
+  conn->fail_id = g_idle_add (on_fail_later, conn);
+}
+
+static void
+wait_writable (CgRtspConn *conn)
+{
+  if (conn->write_source)
+    return;
+  conn->write_source = g_pollable_output_stream_create_source (conn->out, NULL);
+  g_source_set_callback (conn->write_source, G_SOURCE_FUNC (on_writable), conn, NULL);
+  g_source_attach (conn->write_source, NULL);
+}
+
+/* Writes what the socket takes; the rest waits for it to drain. Called from
+ * our own source callback only, so it may report a failure at once. */
 static void
 flush_out (CgRtspConn *conn)
 {
@@ -178,15 +231,11 @@ flush_out (CgRtspConn *conn)
     if (n < 0) {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
         g_clear_error (&error);
-        if (!conn->write_source) {
-          conn->write_source = g_pollable_output_stream_create_source (conn->out, NULL);
-          g_source_set_callback (conn->write_source, G_SOURCE_FUNC (on_writable), conn, NULL);
-          g_source_attach (conn->write_source, NULL);
-        }
+        wait_writable (conn);
         return;
       }
-      g_prefix_error (&error, "the connection to %s broke: ", conn->peer);
-      conn_fail (conn, error);
+      conn_fail (conn, broke (conn, error));
+      g_error_free (error);
       return;
     }
     conn->out_offset += n;
@@ -201,15 +250,15 @@ flush_out (CgRtspConn *conn)
 void
 cg_rtsp_conn_send (CgRtspConn *conn, const guint8 *data, gsize size)
 {
-  if (conn->failed)
+  if (conn->failed || conn->fail_id)
     return;
   if (conn->outbuf->len == 0 && !conn->write_source) {
     /* Nothing waits: straight to the socket, and keep only what it left. */
     GError *error = NULL;
     gssize n = g_pollable_output_stream_write_nonblocking (conn->out, data, size, NULL, &error);
     if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-      g_prefix_error (&error, "the connection to %s broke: ", conn->peer);
-      conn_fail (conn, error);
+      conn_fail_later (conn, broke (conn, error));
+      g_error_free (error);
       return;
     }
     g_clear_error (&error);
@@ -225,8 +274,14 @@ cg_rtsp_conn_send (CgRtspConn *conn, const guint8 *data, gsize size)
     conn->out_offset = 0;
   }
   g_byte_array_append (conn->outbuf, data, size);
-  if (!conn->write_source)
-    flush_out (conn);
+  if (!conn->fail_id)
+    wait_writable (conn);
+}
+
+gboolean
+cg_rtsp_conn_is_broken (CgRtspConn *conn)
+{
+  return conn->failed || conn->fail_id;
 }
 
 gsize
@@ -475,13 +530,15 @@ conn_new (Connecting *c, GSocketConnection *connection)
   conn->peer = g_strdup (c->peer);
   conn->funcs = c->funcs;
   conn->user_data = c->user_data;
-  /* With TLS the client hands back a wrapper around the TLS stream. */
+  /* With TLS the client hands back a wrapper around the TLS stream; closing
+   * the wrapper closes the stream, so the connection keeps the wrapper. */
   if (G_IS_TCP_WRAPPER_CONNECTION (connection))
     stream = g_tcp_wrapper_connection_get_base_io_stream (G_TCP_WRAPPER_CONNECTION (connection));
-  conn->stream = g_object_ref (stream);
+  conn->connection = g_object_ref (connection);
+  conn->stream = stream;
   conn->socket = g_socket_connection_get_socket (connection);
-  g_object_set_data_full (G_OBJECT (conn->stream), "cg-connection", g_object_ref (connection),
-                          g_object_unref);
+  if (G_IS_TLS_CONNECTION (stream))
+    g_signal_handlers_disconnect_by_data (stream, c);   /* c is gone after this */
   g_socket_set_option (conn->socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   conn->in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream));
   conn->out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (stream));
@@ -503,8 +560,8 @@ on_connected (GObject *object, GAsyncResult *result, gpointer data)
   g_autoptr (GError) reported = NULL;
 
   if (c->caller_cancellable && g_cancellable_is_cancelled (c->caller_cancellable)) {
-    if (connection)
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+    if (connection)   /* no TLS goodbye: the socket goes, the unref does the rest */
+      g_socket_close (g_socket_connection_get_socket (connection), NULL);
     connecting_free (c);
     return;
   }
@@ -514,15 +571,15 @@ on_connected (GObject *object, GAsyncResult *result, gpointer data)
     return;
   }
   if (c->tls_refused)
-    reported = g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+    reported = g_error_new (CG_ERROR, CG_ERROR_TLS,
                             "%s presented a TLS certificate that does not verify (%s): "
                             "refused, nothing was sent", c->peer, c->tls_refused);
   else if (c->timed_out)
-    reported = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+    reported = g_error_new (CG_ERROR, CG_ERROR_IO,
                             "cannot connect to %s: no answer in time (is it up, and is the "
                             "url right?)", c->peer);
   else
-    reported = g_error_new (error->domain, error->code,
+    reported = g_error_new (CG_ERROR, CG_ERROR_IO,
                             "cannot connect to %s: is it up, and is the url right? (%s)",
                             c->peer, error->message);
   c->func (NULL, reported, c->user_data);

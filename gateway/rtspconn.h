@@ -37,8 +37,11 @@ void cg_rtsp_conn_connect (const char *url, GTlsDatabase *database, guint timeou
                            const char *peer, const CgRtspConnFuncs *funcs, gpointer user_data,
                            GCancellable *cancellable, CgRtspConnectFunc func);
 
-/* Queues @size bytes; they are written as the socket takes them. */
+/* Queues @size bytes; they are written as the socket takes them. A failure
+ * is reported through funcs->failed later, never from within this call. */
 void cg_rtsp_conn_send (CgRtspConn *conn, const guint8 *data, gsize size);
+/* TRUE once the connection failed (reported or about to be). */
+gboolean cg_rtsp_conn_is_broken (CgRtspConn *conn);
 /* Bytes queued and not yet taken by the socket. */
 gsize cg_rtsp_conn_pending (CgRtspConn *conn);
 /* Bytes the socket has taken since the connection was made. */

@@ -11,6 +11,7 @@
 #include "source.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "backoff.h"
 #include "error.h"
@@ -22,6 +23,9 @@
 #define RTCP_INTERVAL_S 5
 #define UDP_PORT_TRIES 16
 #define UDP_MAX_PACKET 65536
+#define UDP_PACKETS_PER_WAKEUP 256
+#define UDP_RECEIVE_BUFFER (512 * 1024)   /* a keyframe's burst, as rtspsrc asks */
+#define LATE_WINDOW 3000                  /* a packet this far behind is late, not a restart */
 
 typedef struct {
   gint64 time_us;
@@ -30,17 +34,19 @@ typedef struct {
 
 typedef struct {
   CgSource *source;
-  CgStreamKind kind;
   CgStreamDesc *desc;           /* NULL: not set up */
   CgRtpAssembler assembler;
   guint8 channels[2];           /* interleaved RTP and RTCP */
   GSocket *udp[2];              /* UDP: RTP and RTCP sockets */
-  GSource *udp_source;
+  GSource *udp_sources[2];
   GSocketAddress *camera_rtcp;  /* UDP: where receiver reports go */
   guint32 camera_ssrc;
   guint16 max_seq;
   guint32 seq_cycles;
   gboolean seq_seen;
+  CgRtcpSenderInfo sr;          /* the camera's last sender report */
+  gboolean sr_seen;
+  GBytes *sps;                  /* the last SPS seen: parsed only when it changes */
 } Track;
 
 struct _CgSource {
@@ -98,9 +104,16 @@ on_nal (guint type, const guint8 *nal, gsize size, gpointer data)
 {
   Track *track = data;
   CgSource *source = track->source;
+  g_autoptr (GBytes) sps = NULL;
 
-  if (nal && cg_nal_is_sps (track->desc->video, type))
-    cg_sps_dimensions (track->desc->video, nal, size, &source->width, &source->height);
+  if (!nal || !cg_nal_is_sps (track->desc->video, type))
+    return;
+  sps = g_bytes_new (nal, size);
+  if (track->sps && g_bytes_equal (sps, track->sps))
+    return;                     /* cameras repeat it before every keyframe */
+  g_clear_pointer (&track->sps, g_bytes_unref);
+  track->sps = g_steal_pointer (&sps);
+  cg_sps_dimensions (track->desc->video, nal, size, &source->width, &source->height);
 }
 
 static void
@@ -109,6 +122,11 @@ on_frame (CgFrame *frame, gpointer data)
   Track *track = data;
   CgSource *source = track->source;
 
+  /* The camera's wall clock for this frame, from its last sender report:
+   * the uplink's own reports carry it, so audio and video stay in sync. */
+  if (track->sr_seen)
+    frame->ntp_us = track->sr.ntp_us + (gint32) (frame->rtp_time - track->sr.rtp_ts) *
+        (gint64) G_USEC_PER_SEC / (gint64) track->desc->clock_rate;
   source->bytes_in += frame->size;
   if (frame->kind == CG_STREAM_VIDEO || !source->tracks[CG_STREAM_VIDEO].desc) {
     source->frames_in++;
@@ -117,30 +135,54 @@ on_frame (CgFrame *frame, gpointer data)
   cg_hub_push (source->hub, frame);
 }
 
-/* Extended highest sequence number, for receiver reports. */
-static void
+/* The extended highest sequence number, for receiver reports. FALSE for a
+ * packet that came late or twice (over UDP): it would split a frame. */
+static gboolean
 track_count (Track *track, const guint8 *rtp)
 {
   guint16 seq = (rtp[2] << 8) | rtp[3];
+  guint32 ssrc = ((guint32) rtp[8] << 24) | (rtp[9] << 16) | (rtp[10] << 8) | rtp[11];
+  gint16 ahead = (gint16) (seq - track->max_seq);
 
-  track->camera_ssrc = ((guint32) rtp[8] << 24) | (rtp[9] << 16) | (rtp[10] << 8) | rtp[11];
-  if (!track->seq_seen) {
+  if (!track->seq_seen || ssrc != track->camera_ssrc) {
+    /* the first packet, or the camera started a new stream */
     track->seq_seen = TRUE;
+    track->camera_ssrc = ssrc;
     track->max_seq = seq;
-  } else if ((guint16) (seq - track->max_seq) < 0x8000) {
-    if (seq < track->max_seq)
-      track->seq_cycles += 0x10000;
-    track->max_seq = seq;
+    track->seq_cycles = 0;
+    return TRUE;
   }
+  if (ahead <= 0 && ahead > -LATE_WINDOW)
+    return FALSE;
+  if (seq < track->max_seq && ahead > 0)
+    track->seq_cycles += 0x10000;
+  track->max_seq = seq;
+  return TRUE;
 }
 
 static void
 track_rtp (Track *track, const guint8 *data, gsize size)
 {
-  if (size < CG_RTP_HEADER_SIZE)
+  CgSource *source = track->source;
+  guint64 oversized = track->assembler.frames_oversized;
+
+  if (size < CG_RTP_HEADER_SIZE || !track_count (track, data))
     return;
-  track_count (track, data);
-  cg_rtp_assembler_push (&track->assembler, data, size, cg_clock_now (track->source->clock));
+  cg_rtp_assembler_push (&track->assembler, data, size, cg_clock_now (source->clock));
+  if (track->assembler.frames_oversized != oversized && oversized == 0)
+    g_warning ("[%s] the camera sent a frame of more than %d MB: dropped (so is every "
+               "such frame)", source->config->id, CG_RTP_MAX_FRAME_BYTES / (1024 * 1024));
+}
+
+static void
+track_rtcp (Track *track, const guint8 *data, gsize size)
+{
+  CgRtcpSenderInfo sr;
+
+  if (cg_rtcp_find_sr (data, size, &sr) && sr.ssrc == track->camera_ssrc) {
+    track->sr = sr;
+    track->sr_seen = TRUE;
+  }
 }
 
 static void
@@ -150,12 +192,13 @@ on_interleaved (guint8 channel, const guint8 *data, gsize size, gpointer user_da
 
   for (int i = 0; i < CG_STREAM_N; i++) {
     Track *track = &source->tracks[i];
-    if (track->desc && channel == track->channels[0]) {
+    if (!track->desc)
+      continue;
+    if (channel == track->channels[0])
       track_rtp (track, data, size);
-      return;
-    }
+    else if (channel == track->channels[1])
+      track_rtcp (track, data, size);
   }
-  /* RTCP from the camera, or a channel nobody set up: nothing to relay */
 }
 
 static gboolean
@@ -164,7 +207,8 @@ on_udp_readable (GSocket *socket, GIOCondition condition, gpointer data)
   Track *track = data;
   guint8 buf[UDP_MAX_PACKET];
 
-  for (;;) {
+  /* A bounded number per wake-up: a flood must not starve the main loop. */
+  for (guint i = 0; i < UDP_PACKETS_PER_WAKEUP; i++) {
     GSocketAddress *from = NULL;
     gssize n = g_socket_receive_from (socket, &from, (gchar *) buf, sizeof buf, NULL, NULL);
     gboolean ours;
@@ -175,8 +219,12 @@ on_udp_readable (GSocket *socket, GIOCondition condition, gpointer data)
         g_inet_address_equal (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from)),
                               track->source->camera_address);
     g_clear_object (&from);
-    if (ours)
+    if (!ours)
+      continue;
+    if (socket == track->udp[0])
       track_rtp (track, buf, n);
+    else
+      track_rtcp (track, buf, n);
   }
   return G_SOURCE_CONTINUE;
 }
@@ -214,15 +262,15 @@ static void
 track_clear (Track *track)
 {
   for (int j = 0; j < 2; j++) {
+    if (track->udp_sources[j])
+      g_source_destroy (track->udp_sources[j]);
+    g_clear_pointer (&track->udp_sources[j], g_source_unref);
     if (track->udp[j])
       g_socket_close (track->udp[j], NULL);
     g_clear_object (&track->udp[j]);
   }
-  if (track->udp_source) {
-    g_source_destroy (track->udp_source);
-    g_clear_pointer (&track->udp_source, g_source_unref);
-  }
   g_clear_object (&track->camera_rtcp);
+  g_clear_pointer (&track->sps, g_bytes_unref);
   if (track->desc)
     cg_rtp_assembler_clear (&track->assembler);
   g_clear_pointer (&track->desc, cg_stream_desc_free);
@@ -302,14 +350,10 @@ static void
 on_play (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
 {
   CgSource *source = data;
-  CgStreamDesc *streams[CG_STREAM_N];
 
   if (!check_response (source, "PLAY", response))
     return;
   source->playing = TRUE;
-  for (int i = 0; i < CG_STREAM_N; i++)
-    streams[i] = source->tracks[i].desc;
-  cg_hub_begin_epoch (source->hub, source->epoch, streams);
   cg_rtsp_client_keep_alive (client, source->get_parameter ? "GET_PARAMETER" : "OPTIONS",
                              source->control);
   source->rtcp_id = g_timeout_add_seconds (RTCP_INTERVAL_S, on_rtcp_timer, source);
@@ -335,6 +379,7 @@ bind_udp_pair (Track *track, GError **error)
     if (ok) {
       g_socket_set_blocking (track->udp[0], FALSE);
       g_socket_set_blocking (track->udp[1], FALSE);
+      g_socket_set_option (track->udp[0], SOL_SOCKET, SO_RCVBUF, UDP_RECEIVE_BUFFER, NULL);
       return TRUE;
     }
     for (int j = 0; j < 2; j++)
@@ -370,9 +415,44 @@ udp_start (Track *track, const CgRtspTransport *transport)
     if (j == 1)
       track->camera_rtcp = g_object_ref (to);
   }
-  track->udp_source = g_socket_create_source (track->udp[0], G_IO_IN, NULL);
-  g_source_set_callback (track->udp_source, G_SOURCE_FUNC (on_udp_readable), track, NULL);
-  g_source_attach (track->udp_source, NULL);
+  for (int j = 0; j < 2; j++) {
+    track->udp_sources[j] = g_socket_create_source (track->udp[j], G_IO_IN, NULL);
+    g_source_set_callback (track->udp_sources[j], G_SOURCE_FUNC (on_udp_readable), track, NULL);
+    g_source_attach (track->udp_sources[j], NULL);
+  }
+}
+
+/* The camera must answer with the transport asked for, on channels of its own. */
+static gboolean
+check_transport (CgSource *source, Track *track, const CgRtspTransport *transport,
+                 GError **error)
+{
+  gboolean udp = track->udp[0] != NULL;
+
+  if (transport->tcp == udp) {
+    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                 "answered SETUP with RTP over %s, though %s was asked for ([camera] "
+                 "transport)", transport->tcp ? "TCP" : "UDP", udp ? "UDP" : "TCP");
+    return FALSE;
+  }
+  if (udp && !transport->server_port[0]) {
+    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                 "answered SETUP for UDP without its server_port");
+    return FALSE;
+  }
+  for (int i = 0; !udp && transport->interleaved_set && i < CG_STREAM_N; i++) {
+    const Track *other = &source->tracks[i];
+    if (other == track || !other->desc || i >= (int) source->setting_up)
+      continue;
+    if (memchr (other->channels, transport->interleaved[0], 2) ||
+        memchr (other->channels, transport->interleaved[1], 2)) {
+      g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL,
+                   "answered SETUP with interleaved channels %u-%u, already in use",
+                   transport->interleaved[0], transport->interleaved[1]);
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 static void
@@ -386,10 +466,14 @@ on_setup (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
 
   if (!check_response (source, "SETUP", response))
     return;
-  if (!value || !cg_rtsp_transport_parse (value, &transport, &error)) {
-    source_fail (source, error ? error->message : "the camera answered SETUP without a "
-                 "Transport header");
-    g_clear_error (&error);
+  if (!value) {
+    source_fail (source, "the camera answered SETUP without a Transport header");
+    return;
+  }
+  if (!cg_rtsp_transport_parse (value, &transport, &error) ||
+      !check_transport (source, track, &transport, &error)) {
+    g_prefix_error (&error, "%s ", source->peer);
+    fail_with (source, error);
     return;
   }
   if (track->udp[0])
@@ -407,6 +491,12 @@ setup_next (CgSource *source)
     source->setting_up++;
   if (source->setting_up == CG_STREAM_N) {
     const char *range[] = { "Range: npt=0.000-", NULL };
+    CgStreamDesc *streams[CG_STREAM_N];
+
+    /* Media may come before the answer to PLAY: the hub takes it from now. */
+    for (int i = 0; i < CG_STREAM_N; i++)
+      streams[i] = source->tracks[i].desc;
+    cg_hub_begin_epoch (source->hub, source->epoch, streams);
     cg_rtsp_client_request (source->client, "PLAY", source->control, range, NULL, NULL, on_play);
     return;
   }
@@ -465,8 +555,8 @@ on_describe (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
   for (int i = 0; i < CG_STREAM_N; i++) {
     Track *track = &source->tracks[i];
     track->source = source;
-    track->kind = i;
     track->desc = streams[i];
+    g_clear_pointer (&source->codecs[i], g_free);
     if (!track->desc)
       continue;
     cg_rtp_assembler_init (&track->assembler, i, track->desc->video, source->epoch, on_frame,
@@ -475,7 +565,6 @@ on_describe (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
     track->assembler.nal_data = track;
     if (i == CG_STREAM_VIDEO)
       cg_stream_desc_dimensions (track->desc, &source->width, &source->height);
-    g_free (source->codecs[i]);
     source->codecs[i] = g_strdup (cg_stream_desc_codec (track->desc));
   }
   source->setting_up = 0;

@@ -140,21 +140,38 @@ accept_frame (CgUplink *uplink, const CgFrame *frame)
   return TRUE;
 }
 
-/* Sender reports for every stream that has sent, every SR_INTERVAL_US. */
+/* Sender reports for every stream, every SR_INTERVAL_US, the first one
+ * SR_INTERVAL_US after every stream has sent media: a GStreamer 1.22 ingest
+ * (gst-rtsp-server's rtpbin and rtpulpfecdec) aborts on a report that syncs a
+ * stream whose first packets it has not yet passed on. They carry the
+ * camera's own wall clock when the camera reports it for every stream (so
+ * the ingest keeps its lip sync), else the frames' arrival. */
 static void
 add_sender_reports (CgUplink *uplink, gint64 now_us)
 {
   gint64 real_now = g_get_real_time (), mono_now = g_get_monotonic_time ();
+  gboolean camera_clock = TRUE;
 
+  for (int i = 0; i < CG_STREAM_N; i++) {
+    if (!uplink->format->streams[i])
+      continue;
+    if (!uplink->rewriters[i].started) {
+      uplink->last_sr_us = now_us;
+      return;
+    }
+    camera_clock &= uplink->rewriters[i].last_ntp_us != 0;
+  }
   if (now_us - uplink->last_sr_us < SR_INTERVAL_US)
     return;
   uplink->last_sr_us = now_us;
   for (int i = 0; i < CG_STREAM_N; i++) {
     const CgRtpRewriter *rw = &uplink->rewriters[i];
-    if (!uplink->format->streams[i] || !rw->started)
+    if (!uplink->format->streams[i])
       continue;
     cg_rtcp_write_sr (uplink->scratch, uplink->channels[i][1], rw,
-                      real_now - (mono_now - rw->last_arrival_us), rw->last_ts, "camgate");
+                      camera_clock ? rw->last_ntp_us
+                                   : real_now - (mono_now - rw->last_arrival_us),
+                      rw->last_ts, "camgate");
   }
 }
 
@@ -267,7 +284,7 @@ on_client_failed (const GError *error, gpointer data)
   CgUplink *uplink = data;
   g_autofree char *message = NULL;
 
-  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+  if (g_error_matches (error, CG_ERROR, CG_ERROR_TLS))
     message = g_strdup_printf ("%s (trusted: %s)", error->message,
                                uplink->ca_file ? uplink->ca_file : "the system store");
   /* A write inside a hub callback may be what failed: handled next. */
@@ -320,7 +337,6 @@ on_record (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
   uplink->dropping = FALSE;
   uplink->in_epoch = 0;
   memset (uplink->close_gap, 0, sizeof uplink->close_gap);
-  uplink->last_sr_us = G_MININT64 / 2;
   /* The hub replays its GOP cache first: the session starts on a keyframe. */
   uplink->sink_handle = cg_hub_add_sink (uplink->hub, on_hub_frame, uplink);
 }
@@ -336,8 +352,16 @@ on_setup (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
 
   if (!check_response (uplink, "SETUP", response))
     return;
-  if (value && cg_rtsp_transport_parse (value, &transport, NULL) && transport.interleaved_set)
-    memcpy (uplink->channels[uplink->setting_up], transport.interleaved, 2);
+  if (value) {
+    g_autoptr (GError) error = NULL;
+    if (!cg_rtsp_transport_parse (value, &transport, &error)) {
+      g_autofree char *message = g_strdup_printf ("%s %s", uplink->peer, error->message);
+      session_fail (uplink, message);
+      return;
+    }
+    if (transport.interleaved_set)
+      memcpy (uplink->channels[uplink->setting_up], transport.interleaved, 2);
+  }
   uplink->setting_up++;
   setup_next (uplink);
 }

@@ -22,7 +22,7 @@ begin (CgHub *hub, guint epoch, gboolean video, gboolean audio)
 static void
 push (CgHub *hub, CgStreamKind kind, guint epoch, gboolean key, gint64 arrival_us, gsize size)
 {
-  g_autoptr (CgFrame) f = cg_frame_new (kind, epoch, g_malloc0 (size), size, 1,
+  g_autoptr (CgFrame) f = cg_frame_new (kind, epoch, g_malloc0 (size), size,
                                         key || kind != CG_STREAM_VIDEO, 0, arrival_us);
   cg_hub_push (hub, f);
 }

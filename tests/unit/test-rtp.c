@@ -136,7 +136,6 @@ test_assembler (void)
   f = frames->pdata[0];
   g_assert_true (f->keyframe);
   g_assert_cmpuint (f->epoch, ==, 3);
-  g_assert_cmpuint (f->n_packets, ==, 2);
   g_assert_cmpuint (f->rtp_time, ==, 1000);
   g_assert_cmpint (f->arrival_us, ==, 200);
   g_assert_cmpuint (f->size, ==, 2 * (4 + 12 + 3));
@@ -199,7 +198,7 @@ one_packet_frame (guint epoch, guint16 seq, guint32 ts, gint64 arrival)
   data[2] = p->len >> 8;
   data[3] = p->len & 0xff;
   memcpy (data + 4, p->data, p->len);
-  return cg_frame_new (CG_STREAM_VIDEO, epoch, data, 4 + p->len, 1, TRUE, ts, arrival);
+  return cg_frame_new (CG_STREAM_VIDEO, epoch, data, 4 + p->len, TRUE, ts, arrival);
 }
 
 static void
@@ -281,6 +280,22 @@ test_rtcp (void)
   g_assert_cmpuint (out->data[32 + 1], ==, 202);               /* SDES follows */
   g_assert_cmpuint (len % 4, ==, 0);
   g_assert_cmpmem (out->data + 32 + 10, 7, "camgate", 7);
+
+  /* what the camera's reports tell: found in a compound packet, after an RR */
+  {
+    g_autoptr (GByteArray) compound = g_byte_array_new ();
+    CgRtcpSenderInfo info;
+
+    cg_rtcp_write_rr (compound, 9, 10, 1, "cam");
+    g_byte_array_append (compound, out->data + 4, out->len - 4);   /* SR + SDES */
+    g_assert_true (cg_rtcp_find_sr (compound->data, compound->len, &info));
+    g_assert_cmphex (info.ssrc, ==, 0x01020304);
+    g_assert_cmpint (info.ntp_us, ==, 1500000);
+    g_assert_cmpuint (info.rtp_ts, ==, 777);
+    /* cut short: a length past the end, nothing */
+    g_assert_false (cg_rtcp_find_sr (compound->data, 40, &info));
+    g_assert_false (cg_rtcp_find_sr ((const guint8 *) "\x80\xc8\x00", 3, &info));
+  }
 
   g_byte_array_set_size (out, 0);
   cg_rtcp_write_rr (out, 5, 6, 0x10005, "camgate");

@@ -46,6 +46,20 @@ test_parse_response (void)
   g_assert_cmpint (item.kind, ==, CG_RTSP_ITEM_NONE);
   n = parse ("RTSP/1.0 200 OK\r\nCSeq: 1\r\n", &item, &error);
   g_assert_cmpint (n, ==, 0);
+
+  /* bare LF line ends (RFC 2326, 4), and no reason phrase */
+  n = parse ("RTSP/1.0 404\nCSeq: 7\n\n", &item, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 22);
+  g_assert_cmpuint (item.message->status, ==, 404);
+  g_assert_cmpstr (item.message->reason, ==, "");
+  g_assert_cmpint (cg_rtsp_message_cseq (item.message), ==, 7);
+  cg_rtsp_message_free (item.message);
+
+  /* blank lines between messages are taken, and are nothing */
+  n = parse ("\r\n\r\nRTSP/1.0 200 OK\r\n\r\n", &item, &error);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpint (item.kind, ==, CG_RTSP_ITEM_NONE);
 }
 
 static void
@@ -92,10 +106,16 @@ test_parse_garbage (void)
   g_clear_error (&error);
   g_assert_cmpint (parse ("RTSP/1.0 200 OK\r\nContent-Length: -1\r\n\r\n", &item, &error), ==, -1);
   g_clear_error (&error);
+  g_assert_cmpint (parse ("RTSP/2.0 200\r\n\r\n", &item, &error), ==, -1);
+  g_clear_error (&error);
+  g_assert_cmpint (cg_rtsp_parse ((const guint8 *) "RTSP/1.0 200 OK\r\nX: a\0b\r\n\r\n", 27,
+                                  &item, "the camera", &error), ==, -1);
+  g_clear_error (&error);
   /* a header that never ends */
   huge = g_strnfill (CG_RTSP_MAX_HEADER + 10, 'a');
   memcpy (huge, "RTSP/1.0 200 OK\r\nX: ", 20);
   g_assert_cmpint (parse (huge, &item, &error), ==, -1);
+  g_assert_nonnull (strstr (error->message, "header of more than"));
   g_clear_error (&error);
 }
 
@@ -140,6 +160,8 @@ test_auth (void)
                            "opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"", NULL };
   const char *plain[] = { "Digest realm=\"r\", nonce=\"n\"", NULL };
   const char *unknown[] = { "Negotiate abc", NULL };
+  const char *auth_int[] = { "Digest realm=\"r\", nonce=\"n\", qop=\"auth-int\"", NULL };
+  const char *quoted[] = { "Digest realm=\"a \\\"b\\\"\", nonce=\"n\"", NULL };
   g_autoptr (CgRtspAuth) auth = cg_rtsp_auth_new ("Aladdin", "open sesame");
   g_autoptr (CgRtspAuth) mufasa = cg_rtsp_auth_new ("Mufasa", "Circle Of Life");
   CgRtspMessage *m;
@@ -188,6 +210,22 @@ test_auth (void)
   g_assert_nonnull (strstr (error->message, "Negotiate"));
   g_clear_error (&error);
   cg_rtsp_message_free (m);
+
+  /* RFC 7616: only a qop the server offers may be used */
+  m = response_401 (auth_int);
+  g_assert_false (cg_rtsp_auth_challenge (auth, m, &error));
+  g_assert_nonnull (strstr (error->message, "auth-int"));
+  g_clear_error (&error);
+  cg_rtsp_message_free (m);
+  g_assert_null (cg_rtsp_auth_header (auth, "OPTIONS", "rtsp://c/"));
+
+  /* a realm with quotes goes back escaped */
+  m = response_401 (quoted);
+  g_assert_true (cg_rtsp_auth_challenge (auth, m, NULL));
+  cg_rtsp_message_free (m);
+  h = cg_rtsp_auth_header (auth, "OPTIONS", "rtsp://c/");
+  g_assert_nonnull (strstr (h, "realm=\"a \\\"b\\\"\""));
+  g_free (h);
 }
 
 static void
@@ -200,6 +238,7 @@ test_headers (void)
 
   g_assert_true (cg_rtsp_transport_parse ("RTP/AVP/TCP;unicast;interleaved=2-3;ssrc=1A2B3C4D",
                                           &t, NULL));
+  g_assert_true (t.tcp);
   g_assert_true (t.interleaved_set);
   g_assert_cmpuint (t.interleaved[0], ==, 2);
   g_assert_cmpuint (t.interleaved[1], ==, 3);
@@ -207,6 +246,7 @@ test_headers (void)
   g_assert_cmphex (t.ssrc, ==, 0x1a2b3c4d);
   g_assert_true (cg_rtsp_transport_parse ("RTP/AVP;unicast;client_port=5000-5001;"
                                           "server_port=6970-6971", &t, NULL));
+  g_assert_false (t.tcp);
   g_assert_false (t.interleaved_set);
   g_assert_cmpuint (t.server_port[0], ==, 6970);
   g_assert_cmpuint (t.server_port[1], ==, 6971);
@@ -215,17 +255,30 @@ test_headers (void)
   g_clear_error (&error);
   g_assert_false (cg_rtsp_transport_parse ("RTP/AVP/TCP;interleaved=300-301", &t, &error));
   g_clear_error (&error);
+  g_assert_false (cg_rtsp_transport_parse ("RTP/AVP/TCP;interleaved=", &t, &error));
+  g_clear_error (&error);
+  g_assert_false (cg_rtsp_transport_parse ("", &t, &error));
+  g_assert_nonnull (strstr (error->message, "empty"));
+  g_clear_error (&error);
+  g_assert_false (cg_rtsp_transport_parse (", RTP/AVP", &t, &error));
+  g_clear_error (&error);
 
   id = cg_rtsp_session_parse ("12345678", &timeout);
   g_assert_cmpstr (id, ==, "12345678");
   g_assert_cmpuint (timeout, ==, 60);
   g_assert_null (cg_rtsp_session_parse ("  ", &timeout));
+  g_assert_null (cg_rtsp_session_parse ("", &timeout));
+  g_assert_null (cg_rtsp_session_parse (";timeout=5", &timeout));
 
   {
     g_autofree char *a = cg_rtsp_control_resolve ("rtsp://cam/s/", "trackID=1");
     g_autofree char *b = cg_rtsp_control_resolve ("rtsp://cam/s", "trackID=1");
     g_autofree char *c = cg_rtsp_control_resolve ("rtsp://cam/s", "rtsp://other/x");
     g_autofree char *d = cg_rtsp_control_resolve ("rtsp://cam/s", "*");
+    g_autofree char *e = cg_rtsp_control_resolve ("rtsp://cam:554/a/b", "/x/track1");
+    g_autofree char *f = cg_rtsp_control_resolve ("rtsp://cam/s", "RTSP://other/y");
+    g_assert_cmpstr (e, ==, "rtsp://cam:554/x/track1");
+    g_assert_cmpstr (f, ==, "RTSP://other/y");
     g_assert_cmpstr (a, ==, "rtsp://cam/s/trackID=1");
     g_assert_cmpstr (b, ==, "rtsp://cam/s/trackID=1");
     g_assert_cmpstr (c, ==, "rtsp://other/x");
@@ -311,6 +364,7 @@ test_sdp_refused (void)
   g_assert_false (cg_sdp_pick_streams (only_mjpeg, strlen (only_mjpeg), "rtsp://c/", streams,
                                        &aggregate, skipped, &error));
   g_assert_nonnull (strstr (error->message, "no stream camgate relays"));
+  g_assert_nonnull (strstr (error->message, "video payload type 26 is not a codec"));
   g_clear_error (&error);
 
   /* H.265 and A-law on the same payload type: the ingest gets two; the

@@ -201,22 +201,38 @@ one_packet_frame (guint epoch, guint16 seq, guint32 ts, gint64 arrival)
   return cg_frame_new (CG_STREAM_VIDEO, epoch, data, 4 + p->len, TRUE, ts, arrival);
 }
 
+typedef enum { AS_IS, REBASE, CLOSE_GAP } Continue;
+
+/* Rewrites a one-packet frame (the camera's @epoch, @seq, @ts, arriving at
+ * @arrival) and returns what goes out, parsed. */
+static CgRtpPacket
+rewrite (CgRtpRewriter *rw, GByteArray *out, Continue how, guint epoch, guint16 seq,
+         guint32 ts, gint64 arrival)
+{
+  g_autoptr (CgFrame) f = one_packet_frame (epoch, seq, ts, arrival);
+  CgRtpPacket r;
+
+  g_byte_array_set_size (out, 0);
+  if (how == REBASE)
+    cg_rtp_rewriter_rebase (rw, f);
+  else if (how == CLOSE_GAP)
+    cg_rtp_rewriter_close_gap (rw, f);
+  cg_rtp_rewriter_write (rw, f, out);
+  g_assert_cmpuint (out->data[0], ==, '$');
+  g_assert_true (cg_rtp_parse (out->data + 4, out->len - 4, &r));
+  return r;
+}
+
 static void
 test_rewriter (void)
 {
   g_autoptr (GByteArray) out = g_byte_array_new ();
   CgRtpRewriter rw;
-  CgFrame *f;
   CgRtpPacket r;
 
   cg_rtp_rewriter_init (&rw, 2, 96, 0xcafe, 90000);
-  f = one_packet_frame (1, 500, 10000, 0);
-  cg_rtp_rewriter_rebase (&rw, f);
-  cg_rtp_rewriter_write (&rw, f, out);
-  cg_frame_unref (f);
-  g_assert_cmpuint (out->data[0], ==, '$');
+  r = rewrite (&rw, out, REBASE, 1, 500, 10000, 0);
   g_assert_cmpuint (out->data[1], ==, 2);
-  g_assert_true (cg_rtp_parse (out->data + 4, out->len - 4, &r));
   g_assert_cmpuint (r.pt, ==, 96);
   g_assert_true (r.marker);
   g_assert_cmphex (r.ssrc, ==, 0xcafe);
@@ -224,32 +240,18 @@ test_rewriter (void)
   g_assert_cmpuint (r.ts, ==, 10000);
 
   /* the camera reconnects: new numbering, 200 ms later */
-  g_byte_array_set_size (out, 0);
-  f = one_packet_frame (2, 7, 4000000000u, 200000);
-  cg_rtp_rewriter_rebase (&rw, f);
-  cg_rtp_rewriter_write (&rw, f, out);
-  cg_frame_unref (f);
-  g_assert_true (cg_rtp_parse (out->data + 4, out->len - 4, &r));
+  r = rewrite (&rw, out, REBASE, 2, 7, 4000000000u, 200000);
   g_assert_cmpuint (r.seq, ==, 501);
   g_assert_cmpuint (r.ts, ==, 10000 + 18000);
   /* and goes on from there */
-  g_byte_array_set_size (out, 0);
-  f = one_packet_frame (2, 8, 4000003600u, 240000);
-  cg_rtp_rewriter_write (&rw, f, out);
-  cg_frame_unref (f);
-  g_assert_true (cg_rtp_parse (out->data + 4, out->len - 4, &r));
+  r = rewrite (&rw, out, AS_IS, 2, 8, 4000003600u, 240000);
   g_assert_cmpuint (r.seq, ==, 502);
   g_assert_cmpuint (r.ts, ==, 10000 + 18000 + 3600);
   g_assert_cmpuint (rw.packets, ==, 3);
   g_assert_cmpuint (rw.octets, ==, 6);
 
   /* camgate dropped frames 9 to 19 itself: no gap in the numbering */
-  g_byte_array_set_size (out, 0);
-  f = one_packet_frame (2, 20, 4000043200u, 640000);
-  cg_rtp_rewriter_close_gap (&rw, f);
-  cg_rtp_rewriter_write (&rw, f, out);
-  cg_frame_unref (f);
-  g_assert_true (cg_rtp_parse (out->data + 4, out->len - 4, &r));
+  r = rewrite (&rw, out, CLOSE_GAP, 2, 20, 4000043200u, 640000);
   g_assert_cmpuint (r.seq, ==, 503);
   g_assert_cmpuint (r.ts, ==, 10000 + 18000 + 43200);    /* the timing is kept */
 }

@@ -3,6 +3,8 @@
 
 #include "daemon.h"
 
+#include <signal.h>
+
 #include <glib-unix.h>
 
 #include "camera.h"
@@ -216,6 +218,9 @@ cg_daemon_run (const char *config_path)
   }
   daemon.started_us = g_get_monotonic_time ();
   daemon.loop = g_main_loop_new (NULL, FALSE);
+  /* A peer that closes its end must give an error on the write, not kill
+   * camgate (OpenSSL writes to its sockets with write(2)). */
+  signal (SIGPIPE, SIG_IGN);
   signals[0] = g_unix_signal_add (SIGHUP, on_reload, &daemon);
   signals[1] = g_unix_signal_add (SIGTERM, on_stop, &daemon);
   signals[2] = g_unix_signal_add (SIGINT, on_stop, &daemon);

@@ -53,7 +53,7 @@ cg_whip_answer_free (CgWhipAnswer *answer)
     return;
   g_free (answer->sdp);
   g_free (answer->location);
-  g_ptr_array_unref (answer->ice_servers);
+  g_clear_pointer (&answer->ice_servers, g_ptr_array_unref);
   g_free (answer->skipped);
   g_free (answer);
 }
@@ -111,12 +111,14 @@ post_free (Post *post)
   g_free (post);
 }
 
+/* @answer, @error: transfer full */
 static void
 post_finish (Post *post, CgWhipAnswer *answer, GError *error)
 {
   if (post->client->cancellable == post->cancellable)
     g_clear_object (&post->client->cancellable);
   post->func (answer, error, post->user_data);
+  g_clear_error (&error);
   post_free (post);
 }
 
@@ -371,8 +373,11 @@ cg_whip_client_new (const char *endpoint, const char *token, GTlsDatabase *datab
 {
   CgWhipClient *client = g_new0 (CgWhipClient, 1);
 
+  /* Direct, as the RTSPS uplink: no system proxy (libproxy would look for
+   * one, WPAD lookups included). */
   client->session = soup_session_new_with_options ("timeout", timeout_s,
-                                                   "user-agent", USER_AGENT, NULL);
+                                                   "user-agent", USER_AGENT,
+                                                   "proxy-resolver", NULL, NULL);
   if (database)
     soup_session_set_tls_database (client->session, database);
   client->endpoint = g_strdup (endpoint);

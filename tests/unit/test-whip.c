@@ -8,6 +8,8 @@
 #include "iceserver.h"
 #include "whipmedia.h"
 #ifdef CG_WITH_WEBRTC
+#include <libsoup/soup.h>
+
 #include "whip.h"
 #endif
 
@@ -254,6 +256,185 @@ test_sdp_candidates (void)
 }
 
 #ifdef CG_WITH_WEBRTC
+/* ---- the WHIP client against a local HTTP server ----------------------------- */
+
+#define ANSWER "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+
+/* What the server answers a POST with; it refuses (400) a POST that is not
+ * application/sdp with the bearer token. */
+typedef struct {
+  guint status;
+  const char *location;         /* NULL: none */
+  const char *type;             /* NULL: none */
+  const char *body;
+  const char *link;             /* NULL: none */
+} Reply;
+
+typedef struct {
+  Reply reply;
+  guint deletes;
+  GMainLoop *loop;
+  CgWhipAnswer *answer;
+  GError *error;
+} Ingest;
+
+static void
+on_http (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
+         gpointer data)
+{
+  Ingest *ingest = data;
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageHeaders *resp = soup_server_message_get_response_headers (msg);
+  const char *method = soup_server_message_get_method (msg);
+  const Reply *r = &ingest->reply;
+
+  if (g_strcmp0 (soup_message_headers_get_one (req, "Authorization"), "Bearer t0k") != 0) {
+    soup_server_message_set_status (msg, 400, "no token");
+    return;
+  }
+  if (g_str_equal (method, "DELETE")) {
+    ingest->deletes++;
+    soup_server_message_set_status (msg, 200, NULL);
+    return;
+  }
+  if (g_strcmp0 (soup_message_headers_get_content_type (req, NULL), "application/sdp") != 0) {
+    soup_server_message_set_status (msg, 400, "not sdp");
+    return;
+  }
+  if (g_str_equal (path, "/moved")) {
+    soup_message_headers_replace (resp, "Location", "sessions/9");
+    soup_server_message_set_status (msg, 201, NULL);
+    soup_server_message_set_response (msg, "application/sdp", SOUP_MEMORY_STATIC, ANSWER,
+                                      strlen (ANSWER));
+    return;
+  }
+  if (r->location)
+    soup_message_headers_replace (resp, "Location", r->location);
+  if (r->link)
+    soup_message_headers_append (resp, "Link", r->link);
+  soup_server_message_set_status (msg, r->status, NULL);
+  if (r->body)
+    soup_server_message_set_response (msg, r->type, SOUP_MEMORY_STATIC, r->body,
+                                      strlen (r->body));
+}
+
+static void
+on_answer (CgWhipAnswer *answer, const GError *error, gpointer data)
+{
+  Ingest *ingest = data;
+
+  ingest->answer = answer;
+  ingest->error = error ? g_error_copy (error) : NULL;
+  g_main_loop_quit (ingest->loop);
+}
+
+/* POSTs an offer to @url; the answer or the error lands in @ingest. */
+static void
+post (Ingest *ingest, const char *url)
+{
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL, 5);
+
+  g_clear_pointer (&ingest->answer, cg_whip_answer_free);
+  g_clear_error (&ingest->error);
+  cg_whip_client_post (client, "v=0\r\n", on_answer, ingest);
+  g_main_loop_run (ingest->loop);
+  cg_whip_client_free (client);
+}
+
+static void
+expect_error (Ingest *ingest, const char *url, const Reply *reply, const char *says)
+{
+  ingest->reply = *reply;
+  post (ingest, url);
+  g_assert_null (ingest->answer);
+  g_assert_nonnull (ingest->error);
+  if (!strstr (ingest->error->message, says))
+    g_error ("%u: \"%s\" does not say \"%s\"", reply->status, ingest->error->message, says);
+}
+
+static void
+test_client (void)
+{
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
+  g_autofree char *url = NULL, *moved = NULL, *closed = NULL;
+  g_autofree char *location = NULL;
+  GSList *uris;
+  guint port;
+
+  soup_server_add_handler (server, NULL, on_http, &ingest, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  uris = soup_server_get_uris (server);
+  port = g_uri_get_port (uris->data);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  url = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1", port);
+
+  /* a session: the answer, its Location resolved, the Link ice-servers */
+  ingest.reply = (Reply) { 201, "/whip/cam1/sessions/1", "application/sdp", ANSWER,
+                           "<stun:stun.example.net>; rel=\"ice-server\", "
+                           "<turn:turn.example.net?transport=tcp>; rel=\"ice-server\"; "
+                           "username=\"u\"; credential=\"p\", <x:y>; rel=\"ice-server\"" };
+  post (&ingest, url);
+  g_assert_no_error (ingest.error);
+  g_assert_cmpstr (ingest.answer->sdp, ==, ANSWER);
+  location = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1/sessions/1", port);
+  g_assert_cmpstr (ingest.answer->location, ==, location);
+  g_assert_cmpuint (ingest.answer->ice_servers->len, ==, 2);
+  g_assert_nonnull (strstr (ingest.answer->skipped, "must start with"));
+
+  /* 307: the same POST again, at the new URL */
+  moved = g_strdup_printf ("http://127.0.0.1:%u/moved", port);
+  ingest.reply = (Reply) { 307, moved, NULL, NULL, NULL };
+  post (&ingest, url);
+  g_assert_no_error (ingest.error);
+  g_free (location);
+  location = g_strdup_printf ("http://127.0.0.1:%u/sessions/9", port);
+  g_assert_cmpstr (ingest.answer->location, ==, location);
+
+  /* what goes wrong, in words */
+  expect_error (&ingest, url, &(Reply) { 401, NULL, "text/plain", "no", NULL },
+                "the WHIP endpoint at 127.0.0.1:");
+  g_assert_nonnull (strstr (ingest.error->message, "refused the token (401 Unauthorized): "
+                            "check [uplink] token"));
+  expect_error (&ingest, url, &(Reply) { 404, NULL, NULL, NULL, NULL }, "has no such endpoint");
+  expect_error (&ingest, url, &(Reply) { 409, NULL, NULL, NULL, NULL }, "already has a publisher");
+  expect_error (&ingest, url, &(Reply) { 422, NULL, NULL, NULL, NULL }, "cannot use the offer");
+  expect_error (&ingest, url, &(Reply) { 503, NULL, NULL, NULL, NULL },
+                "failed on its side (503 Service Unavailable)");
+  expect_error (&ingest, url, &(Reply) { 302, moved, NULL, NULL, NULL },
+                "redirects with 302, which WHIP forbids");
+  expect_error (&ingest, url, &(Reply) { 307, NULL, NULL, NULL, NULL }, "redirects without a Location");
+  expect_error (&ingest, url, &(Reply) { 201, NULL, "application/sdp", ANSWER, NULL },
+                "201 Created without a usable Location header");
+  expect_error (&ingest, url, &(Reply) { 201, "/s/1", "text/html", "<html>", NULL },
+                "201 Created without an SDP answer (Content-Type text/html, 6 bytes)");
+  expect_error (&ingest, url, &(Reply) { 201, "/s/1", "application/sdp", "hello", NULL },
+                "without an SDP answer");
+  expect_error (&ingest, url, &(Reply) { 200, "/s/1", "application/sdp", ANSWER, NULL },
+                "did not answer 201 Created (200 OK)");
+
+  /* DELETE goes out with the token, and is waited for */
+  {
+    CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL, 5);
+    cg_whip_client_delete (client, location);
+    cg_whip_client_free (client);
+    g_assert_cmpuint (cg_whip_deletes_pending (), ==, 1);
+    while (cg_whip_deletes_pending ())
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_cmpuint (ingest.deletes, ==, 1);
+  }
+
+  /* nobody listening */
+  soup_server_disconnect (server);
+  expect_error (&ingest, url, &(Reply) { 201, NULL, NULL, NULL, NULL },
+                "refused the connection: is the ingest up");
+
+  g_clear_pointer (&ingest.answer, cg_whip_answer_free);
+  g_clear_error (&ingest.error);
+  g_main_loop_unref (ingest.loop);
+}
+
 static void
 test_status_messages (void)
 {
@@ -294,6 +475,7 @@ main (int argc, char **argv)
   g_test_add_func ("/whip/sdp-candidates", test_sdp_candidates);
 #ifdef CG_WITH_WEBRTC
   g_test_add_func ("/whip/status-messages", test_status_messages);
+  g_test_add_func ("/whip/client", test_client);
 #endif
   return g_test_run ();
 }

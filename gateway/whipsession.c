@@ -527,10 +527,31 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
   return link_to_webrtc (session, last, caps, error);
 }
 
+/* libnice asks the LAN's routers for port mappings (UPnP IGD, with SSDP
+ * multicast) unless told not to: a gateway that seals cameras off does not
+ * open ports on the site's router. */
+static void
+disable_upnp (CgWhipSession *session)
+{
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
+
+  g_object_get (session->webrtc, "ice-agent", &ice, NULL);
+  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
+    g_object_set (agent, "upnp", FALSE, NULL);
+  else
+    g_warning ("[%s] libnice's UPnP cannot be switched off: it may look for the LAN's "
+               "router", session->camera_id);
+}
+
 static void
 configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_only)
 {
   gboolean stun_set = FALSE;
+
+  disable_upnp (session);
 
   g_object_set (session->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                 "ice-transport-policy", relay_only ? GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY

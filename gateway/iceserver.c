@@ -12,6 +12,8 @@
 #include "error.h"
 
 #define DEFAULT_PORT 3478
+#define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."
+#define V6_CHARS "0123456789abcdefABCDEF:."
 #define DEFAULT_TLS_PORT 5349
 
 static const char *const scheme_names[] = { "stun", "turn", "turns" };
@@ -51,7 +53,7 @@ parse_host_port (const char *s, CgIceServer *server, const char **why)
 
   if (s[0] == '[') {
     end = strchr (s, ']');
-    if (!end || end == s + 1 || strspn (s + 1, "0123456789abcdefABCDEF:.") != (gsize) (end - s - 1)) {
+    if (!end || end == s + 1 || strspn (s + 1, V6_CHARS) != (gsize) (end - s - 1)) {
       *why = "an IPv6 address must be written [ADDRESS]";
       return FALSE;
     }
@@ -64,8 +66,7 @@ parse_host_port (const char *s, CgIceServer *server, const char **why)
   } else {
     colon = strchr (s, ':');
     server->host = colon ? g_strndup (s, colon - s) : g_strdup (s);
-    if (!server->host[0] || strspn (server->host, "abcdefghijklmnopqrstuvwxyz"
-                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != strlen (server->host)) {
+    if (!server->host[0] || strspn (server->host, HOST_CHARS) != strlen (server->host)) {
       *why = "the host name is missing or has characters a host name cannot have";
       return FALSE;
     }

@@ -102,7 +102,8 @@ static void
 append_candidates (GString *out, char **lines, GPtrArray *candidates, gboolean end_marker)
 {
   for (guint c = 0; c < candidates->len; c++) {
-    g_autofree char *line = g_strdup_printf ("a=%s", (const char *) g_ptr_array_index (candidates, c));
+    const char *candidate = g_ptr_array_index (candidates, c);
+    g_autofree char *line = g_strdup_printf ("a=%s", candidate);
     if (!g_strv_contains ((const char *const *) lines, line))
       g_string_append_printf (out, "%s\r\n", line);
   }

@@ -281,7 +281,8 @@ cg_whip_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *
 {
   g_autofree char *url = cg_url_expand (config->url, camera_id, error);
   g_autoptr (GTlsDatabase) database = NULL;
-  g_autoptr (GPtrArray) servers = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_ice_server_free);
+  g_autoptr (GPtrArray) servers =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) cg_ice_server_free);
   CgWhipUplink *uplink;
 
   if (!url || !gst_init_check (NULL, NULL, error))

@@ -5,11 +5,18 @@
 
 #include <string.h>
 
+#ifdef CG_WITH_WEBRTC
+#include "whipuplink.h"
+#endif
+
 struct _CgCamera {
   CgCameraConfig config;        /* a copy: it outlives config reloads */
   CgHub *hub;
   CgSource *source;
-  CgUplink *uplink;             /* NULL when it could not be set up */
+  CgUplink *uplink;             /* kind = rtsps; NULL when it could not be set up */
+#ifdef CG_WITH_WEBRTC
+  CgWhipUplink *whip;           /* kind = whip; NULL when it could not be set up */
+#endif
   char *uplink_error;           /* why there is no uplink */
 };
 
@@ -24,6 +31,48 @@ copy_camera_config (CgCameraConfig *dst, const CgCameraConfig *src)
   dst->line = src->line;
 }
 
+/* The uplink of either kind, if there is one. */
+static gboolean
+has_uplink (CgCamera *camera)
+{
+#ifdef CG_WITH_WEBRTC
+  if (camera->whip)
+    return TRUE;
+#endif
+  return camera->uplink != NULL;
+}
+
+static CgFormat *
+uplink_get_format (CgCamera *camera)
+{
+#ifdef CG_WITH_WEBRTC
+  if (camera->whip)
+    return cg_whip_uplink_get_format (camera->whip);
+#endif
+  return cg_uplink_get_format (camera->uplink);
+}
+
+static void
+uplink_start (CgCamera *camera, CgFormat *format)
+{
+#ifdef CG_WITH_WEBRTC
+  if (camera->whip) {
+    cg_whip_uplink_start (camera->whip, format);
+    return;
+  }
+#endif
+  cg_uplink_start (camera->uplink, format);
+}
+
+static void
+uplink_free (CgCamera *camera)
+{
+#ifdef CG_WITH_WEBRTC
+  g_clear_pointer (&camera->whip, cg_whip_uplink_free);
+#endif
+  g_clear_pointer (&camera->uplink, cg_uplink_free);
+}
+
 /* The camera's codecs are known, or changed: start or replace the session. */
 static void
 on_format (CgFormat *format, gpointer data)
@@ -32,9 +81,9 @@ on_format (CgFormat *format, gpointer data)
   CgFormat *current;
   g_autofree char *now = cg_format_signature (format), *before = NULL;
 
-  if (!camera->uplink)
+  if (!has_uplink (camera))
     return;
-  current = cg_uplink_get_format (camera->uplink);
+  current = uplink_get_format (camera);
   if (current) {
     before = cg_format_signature (current);
     if (g_str_equal (before, now))
@@ -42,7 +91,7 @@ on_format (CgFormat *format, gpointer data)
     g_message ("[%s] the camera now sends %s instead of %s: new uplink session",
                camera->config.id, now, before);
   }
-  cg_uplink_start (camera->uplink, format);
+  uplink_start (camera, format);
 }
 
 static void
@@ -50,8 +99,13 @@ create_uplink (CgCamera *camera, const CgUplinkConfig *uplink_config)
 {
   g_autoptr (GError) error = NULL;
 
-  camera->uplink = cg_uplink_new (camera->config.id, uplink_config, camera->hub, &error);
-  if (!camera->uplink) {
+#ifdef CG_WITH_WEBRTC
+  if (uplink_config->kind == CG_UPLINK_WHIP)
+    camera->whip = cg_whip_uplink_new (camera->config.id, uplink_config, camera->hub, &error);
+  else
+#endif
+    camera->uplink = cg_uplink_new (camera->config.id, uplink_config, camera->hub, &error);
+  if (!has_uplink (camera)) {
     camera->uplink_error = g_strdup (error->message);
     g_warning ("[%s] no uplink: %s", camera->config.id, error->message);
   }
@@ -81,12 +135,12 @@ cg_camera_set_uplink (CgCamera *camera, const CgUplinkConfig *uplink_config)
 {
   g_autoptr (CgFormat) format = NULL;
 
-  g_clear_pointer (&camera->uplink, cg_uplink_free);
+  uplink_free (camera);
   g_clear_pointer (&camera->uplink_error, g_free);
   create_uplink (camera, uplink_config);
   format = cg_hub_get_format (camera->hub);
-  if (camera->uplink && format)
-    cg_uplink_start (camera->uplink, format);
+  if (has_uplink (camera) && format)
+    uplink_start (camera, format);
 }
 
 void
@@ -96,7 +150,7 @@ cg_camera_free (CgCamera *camera)
     return;
   /* Source first: once it is gone nothing pushes into the hub. */
   cg_source_free (camera->source);
-  cg_uplink_free (camera->uplink);
+  uplink_free (camera);
   cg_hub_free (camera->hub);
   g_free (camera->uplink_error);
   g_free (camera->config.id);
@@ -117,6 +171,12 @@ cg_camera_get_stats (CgCamera *camera, CgSourceStats *source, CgUplinkStats *upl
 {
   cg_source_get_stats (camera->source, source);
   memset (uplink, 0, sizeof *uplink);
+#ifdef CG_WITH_WEBRTC
+  if (camera->whip) {
+    cg_whip_uplink_get_stats (camera->whip, uplink);
+    return;
+  }
+#endif
   if (camera->uplink) {
     cg_uplink_get_stats (camera->uplink, uplink);
   } else {

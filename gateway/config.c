@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "iceserver.h"
 #include "keyfile.h"
 
 #include <gio/gio.h>
@@ -41,6 +42,7 @@ static const char *const transport_names[] = { "tcp", "udp", NULL };
 static const char *const policy_names[] = { "all", "relay", NULL };   /* index = relay only */
 static const char *const aac_names[] = { "drop", "opus", NULL };      /* index = to Opus */
 static const char *const uplink_schemes[] = { "rtsps", NULL };
+static const char *const whip_schemes[] = { "https", NULL };
 static const char *const camera_schemes[] = { "rtsp", "rtsps", NULL };
 static const char *const id_groups[] = { "camera", NULL };
 static const char *const secret_keys[] = { "password", "token", "ice_servers", NULL };
@@ -288,6 +290,14 @@ parse_uplink_url (Parser *p, CgKeyFileGroup *g, CgUplinkConfig *u)
   if (u->kind == CG_UPLINK_RTSPS &&
       !check_scheme (p, e, uplink_schemes, "rtsps://HOST[:PORT]/PATH"))
     return;
+  if (u->kind == CG_UPLINK_WHIP && g_strcmp0 (g_uri_peek_scheme (e->value), "http") == 0) {
+    cg_keyfile_fail (p->kf, e->line, "url is http://: the token and the session would go in "
+                     "clear text; use https:// (the WHIP endpoint over TLS)");
+    return;
+  }
+  if (u->kind == CG_UPLINK_WHIP &&
+      !check_scheme (p, e, whip_schemes, "https://HOST[:PORT]/PATH (the WHIP endpoint)"))
+    return;
   u->url = parse_url (p, e, TRUE, &u->username, &u->password);
 }
 
@@ -333,11 +343,15 @@ parse_ice_servers (Parser *p, const CgKeyFileEntry *e, CgUplinkConfig *u)
   g_auto (GStrv) servers = cg_keyfile_split_list (cg_keyfile_value (e));
 
   for (guint i = 0; servers[i]; i++) {
-    const char *s = servers[i];
-    if (!g_str_has_prefix (s, "stun:") && !g_str_has_prefix (s, "turn:") &&
-        !g_str_has_prefix (s, "turns:"))
-      cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u must start with stun:, turn: "
-                       "or turns:", i + 1);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (CgIceServer) server = cg_ice_server_parse (servers[i], NULL, NULL, &error);
+
+    if (!server)
+      cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u %s", i + 1, error->message);
+    else if (server->scheme == CG_ICE_TURNS && u->kind == CG_UPLINK_WHIP)
+      cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u is turns: (TURN over TLS), which "
+                       "is not part of this build yet (libnice would send it as plain TCP); "
+                       "use turn:HOST:PORT?transport=tcp meanwhile", i + 1);
   }
   if (u->kind == CG_UPLINK_WHIP) {
     g_strfreev (u->ice_servers);
@@ -374,9 +388,11 @@ parse_uplink (Parser *p, CgKeyFileGroup *g, CgUplinkConfig *u)
 
   cg_keyfile_parse_enum (p->kf, e, kind_names, &kind);
   u->kind = kind;
+#ifndef CG_WITH_WEBRTC
   if (u->kind == CG_UPLINK_WHIP)
-    cg_keyfile_fail (p->kf, e->line, "kind = whip: the WHIP uplink is not part of this build "
-                     "yet; use kind = rtsps");
+    cg_keyfile_fail (p->kf, e->line, "kind = whip: this camgate was built without WebRTC "
+                     "(configure --enable-webrtc); use kind = rtsps");
+#endif
   parse_uplink_url (p, g, u);
   parse_ca_file (p, cg_keyfile_take (g, "ca_file"), u);
   parse_uplink_credentials (p, g, u);
@@ -670,7 +686,8 @@ cg_peer_name (const char *what, const char *url)
     return g_strdup (what);
   port = g_uri_get_port (uri);
   if (port < 0)
-    port = g_str_equal (g_uri_get_scheme (uri), "rtsps") ? 322 : 554;
+    port = g_str_equal (g_uri_get_scheme (uri), "https") ? 443
+           : g_str_equal (g_uri_get_scheme (uri), "rtsps") ? 322 : 554;
   return g_strdup_printf ("%s at %s:%d", what, g_uri_get_host (uri), port);
 }
 

@@ -13,6 +13,9 @@
 #include "isolation.h"
 #include "rtspconn.h"
 #include "status.h"
+#ifdef CG_WITH_WEBRTC
+#include "whip.h"
+#endif
 
 #define SHUTDOWN_TIMEOUT_US (5 * G_USEC_PER_SEC)
 
@@ -195,6 +198,39 @@ daemon_start (CgDaemon *daemon)
   cg_isolation_apply (daemon->isolation, daemon->config);
 }
 
+/* Sessions still closing: RTSP connections sending TEARDOWN, WHIP DELETEs. */
+static guint
+sessions_closing (void)
+{
+#ifdef CG_WITH_WEBRTC
+  return cg_rtsp_conn_lingering () + cg_whip_deletes_pending ();
+#else
+  return cg_rtsp_conn_lingering ();
+#endif
+}
+
+static gboolean
+on_wait_over (gpointer data)
+{
+  *(guint *) data = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until every session has closed, at most @timeout_us.
+ * FALSE on timeout. */
+static gboolean
+wait_sessions_closed (gint64 timeout_us)
+{
+  guint wait_id = 0;
+
+  if (sessions_closing () > 0)
+    wait_id = g_timeout_add (timeout_us / 1000, on_wait_over, &wait_id);
+  while (sessions_closing () > 0 && wait_id)
+    g_main_context_iteration (NULL, TRUE);
+  g_clear_handle_id (&wait_id, g_source_remove);
+  return sessions_closing () == 0;
+}
+
 int
 cg_daemon_run (const char *config_path)
 {
@@ -231,8 +267,9 @@ cg_daemon_run (const char *config_path)
   /* Sources and uplinks send TEARDOWN; their connections close meanwhile. */
   g_ptr_array_unref (daemon.cameras);
   cg_isolation_free (daemon.isolation);
-  if (!cg_rtsp_conn_wait_closed (SHUTDOWN_TIMEOUT_US))
-    g_warning ("some RTSP sessions did not close within 5 s");
+  if (!wait_sessions_closed (SHUTDOWN_TIMEOUT_US))
+    g_warning ("some uplink or camera sessions did not close within 5 s (TEARDOWN or DELETE "
+               "unanswered)");
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     g_source_remove (signals[i]);
   cg_control_free (daemon.control);

@@ -31,7 +31,8 @@
 static const char usage_text[] =
   "Usage: camgate COMMAND [OPTION...]\n"
   "\n"
-  "Relays IP cameras to a cloud ingest over TLS and seals them off the network.\n"
+  "Relays IP cameras to a cloud ingest over TLS (RTSPS) or WebRTC (WHIP) and seals them\n"
+  "off the network.\n"
   "\n"
   "Commands:\n"
   "  run -c FILE                   run the daemon in the foreground\n"
@@ -42,7 +43,7 @@ static const char usage_text[] =
   "                                open a temporary hole to one camera\n"
   "\n"
   "  camgate COMMAND --help        options of one command\n"
-  "  camgate --version             version\n"
+  "  camgate --version             version, and the uplinks this build has\n"
   "\n"
   "The configuration defaults to " CG_DEFAULT_CONFIG_PATH ".\n"
   "\n" EXIT_STATUS_TEXT;
@@ -423,7 +424,11 @@ main (int argc, char **argv)
     return argc < 2 ? EXIT_USAGE : EXIT_SUCCESS;
   }
   if (g_str_equal (argv[1], "--version")) {
-    g_print ("camgate %s\n", PACKAGE_VERSION);
+#ifdef CG_WITH_WEBRTC
+    g_print ("camgate %s\nuplinks: rtsps whip\n", PACKAGE_VERSION);
+#else
+    g_print ("camgate %s\nuplinks: rtsps (built without WebRTC: no whip)\n", PACKAGE_VERSION);
+#endif
     return EXIT_SUCCESS;
   }
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++) {

@@ -415,24 +415,10 @@ cg_rtsp_conn_close (CgRtspConn *conn, gboolean linger)
   conn_unref (conn);
 }
 
-static gboolean
-on_wait_over (gpointer data)
+guint
+cg_rtsp_conn_lingering (void)
 {
-  *(guint *) data = 0;
-  return G_SOURCE_REMOVE;
-}
-
-gboolean
-cg_rtsp_conn_wait_closed (gint64 timeout_us)
-{
-  guint wait_id = 0;
-
-  if (lingering > 0)
-    wait_id = g_timeout_add (timeout_us / 1000, on_wait_over, &wait_id);
-  while (lingering > 0 && wait_id)
-    g_main_context_iteration (NULL, TRUE);
-  g_clear_handle_id (&wait_id, g_source_remove);
-  return lingering == 0;
+  return lingering;
 }
 
 /* ---- connecting --------------------------------------------------------- */
@@ -465,11 +451,9 @@ connecting_free (Connecting *c)
   g_free (c);
 }
 
-static gboolean
-on_accept_certificate (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors,
-                       gpointer data)
+char *
+cg_tls_describe_errors (GTlsCertificateFlags errors)
 {
-  Connecting *c = data;
   GString *why = g_string_new (NULL);
 
   if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
@@ -484,9 +468,20 @@ on_accept_certificate (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertifica
                  G_TLS_CERTIFICATE_NOT_ACTIVATED | G_TLS_CERTIFICATE_EXPIRED |
                  G_TLS_CERTIFICATE_REVOKED))
     g_string_append (why, ", otherwise invalid");
+  if (!why->len)
+    g_string_append (why, ", invalid");
+  g_string_erase (why, 0, 2);
+  return g_string_free (why, FALSE);
+}
+
+static gboolean
+on_accept_certificate (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors,
+                       gpointer data)
+{
+  Connecting *c = data;
+
   g_free (c->tls_refused);
-  c->tls_refused = g_strdup (why->len ? why->str + 2 : "invalid");
-  g_string_free (why, TRUE);
+  c->tls_refused = cg_tls_describe_errors (errors);
   return FALSE;
 }
 

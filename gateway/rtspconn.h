@@ -56,8 +56,11 @@ GInetAddress *cg_rtsp_conn_remote_address (CgRtspConn *conn);
  * closed (TLS close_notify included), all in the background for at most
  * 2 s; without, it is closed at once. */
 void cg_rtsp_conn_close (CgRtspConn *conn, gboolean linger);
-/* Runs the default main context until every lingering close has finished,
- * at most @timeout_us. FALSE on timeout. */
-gboolean cg_rtsp_conn_wait_closed (gint64 timeout_us);
+/* Lingering closes not finished yet (the daemon waits for them at exit). */
+guint cg_rtsp_conn_lingering (void);
+
+/* Why a peer's certificate was refused, in words ("not signed by a trusted
+ * CA, issued for another host name"). transfer full */
+char *cg_tls_describe_errors (GTlsCertificateFlags errors);
 
 G_END_DECLS

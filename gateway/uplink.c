@@ -15,16 +15,10 @@
 #include "backoff.h"
 #include "error.h"
 #include "rtspclient.h"
+#include "sendstate.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 20
 #define SR_INTERVAL_US (5 * G_USEC_PER_SEC)
-
-/* A video frame written to the connection's output buffer, not yet taken
- * by the socket: the queue's age is measured on them. */
-typedef struct {
-  guint64 end;                  /* where it ends, in bytes written since the connection */
-  gint64 arrival_us;
-} Queued;
 
 struct _CgUplink {
   char *camera_id;
@@ -54,13 +48,8 @@ struct _CgUplink {
   guint sessions;
   char *last_error;
 
-  /* sending */
-  gboolean need_keyframe;
-  gboolean dropping;
-  gboolean rebase[CG_STREAM_N];
-  gboolean close_gap[CG_STREAM_N];   /* frames were dropped since this stream's last */
-  guint in_epoch;
-  GQueue queued;                /* element-type Queued, oldest first */
+  /* sending: the queue is counted in bytes written to the connection */
+  CgSendState send;
   GByteArray *scratch;
   gint64 last_sr_us;
   guint64 frames_out;
@@ -82,63 +71,6 @@ cg_uplink_state_to_string (CgUplinkState state)
 }
 
 /* ---- sending ---------------------------------------------------------------- */
-
-/* How long the oldest frame still waiting in the output buffer has waited,
- * as of @now_us (a frame's arrival). */
-static gint64
-queue_age (CgUplink *uplink, CgRtspConn *conn, gint64 now_us)
-{
-  guint64 written = cg_rtsp_conn_written (conn);
-  Queued *oldest;
-
-  while ((oldest = g_queue_peek_head (&uplink->queued)) && oldest->end <= written)
-    g_free (g_queue_pop_head (&uplink->queued));
-  return oldest ? now_us - oldest->arrival_us : 0;
-}
-
-/* Drop policy: past the queue bound, drop until the next keyframe. */
-static gboolean
-should_drop (CgUplink *uplink, CgRtspConn *conn, const CgFrame *frame)
-{
-  gint64 age = queue_age (uplink, conn, frame->arrival_us);
-
-  if (uplink->dropping) {
-    if (frame->kind == CG_STREAM_VIDEO && frame->keyframe && age < CG_UPLINK_QUEUE_MAX / 2) {
-      uplink->dropping = FALSE;
-      g_info ("[%s] uplink caught up: sending again from a keyframe", uplink->camera_id);
-      return FALSE;
-    }
-    return TRUE;
-  }
-  if (age > CG_UPLINK_QUEUE_MAX) {
-    uplink->dropping = TRUE;
-    g_warning ("[%s] uplink too slow (%.1f s queued): dropping up to the next keyframe",
-               uplink->camera_id, age / (double) G_USEC_PER_SEC);
-    return TRUE;
-  }
-  return FALSE;
-}
-
-/* FALSE: the frame cannot start or continue the session's stream. */
-static gboolean
-accept_frame (CgUplink *uplink, const CgFrame *frame)
-{
-  gboolean has_video = uplink->format->streams[CG_STREAM_VIDEO] != NULL;
-  gboolean starts = frame->kind == CG_STREAM_VIDEO ? frame->keyframe : !has_video;
-
-  if (frame->epoch != uplink->in_epoch || uplink->need_keyframe) {
-    if (!starts)
-      return FALSE;
-    if (frame->epoch != uplink->in_epoch) {
-      /* a new camera session (or the first frame): continue the numbering */
-      uplink->in_epoch = frame->epoch;
-      for (int i = 0; i < CG_STREAM_N; i++)
-        uplink->rebase[i] = TRUE;
-    }
-    uplink->need_keyframe = FALSE;
-  }
-  return TRUE;
-}
 
 /* Sender reports for every stream, every SR_INTERVAL_US, the first one
  * SR_INTERVAL_US after every stream has sent media: a GStreamer 1.22 ingest
@@ -204,28 +136,22 @@ on_hub_frame (CgFrame *frame, gpointer data)
   CgRtpRewriter *rw = &uplink->rewriters[frame->kind];
 
   if (!conn || !uplink->recording || uplink->fail_id || !uplink->format->streams[frame->kind] ||
-      !accept_frame (uplink, frame))
+      !cg_send_state_accept (&uplink->send, uplink->format, frame))
     return;
-  if (should_drop (uplink, conn, frame)) {
+  if (cg_send_state_should_drop (&uplink->send, cg_rtsp_conn_written (conn), frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
       uplink->frames_dropped++;
-    uplink->close_gap[frame->kind] = TRUE;
     return;
   }
-  if (uplink->rebase[frame->kind])
-    cg_rtp_rewriter_rebase (rw, frame);
-  else if (uplink->close_gap[frame->kind])
-    cg_rtp_rewriter_close_gap (rw, frame);
-  uplink->rebase[frame->kind] = uplink->close_gap[frame->kind] = FALSE;
+  cg_send_state_prepare (&uplink->send, rw, frame);
   g_byte_array_set_size (uplink->scratch, 0);
   cg_rtp_rewriter_write (rw, frame, uplink->scratch);
   add_sender_reports (uplink, frame->arrival_us);
   cg_rtsp_conn_send (conn, uplink->scratch->data, uplink->scratch->len);
   if (frame->kind == CG_STREAM_VIDEO || !uplink->format->streams[CG_STREAM_VIDEO]) {
-    Queued *q = g_new (Queued, 1);
-    q->end = cg_rtsp_conn_written (conn) + cg_rtsp_conn_pending (conn);
-    q->arrival_us = frame->arrival_us;
-    g_queue_push_tail (&uplink->queued, q);
+    cg_send_state_queued (&uplink->send,
+                          cg_rtsp_conn_written (conn) + cg_rtsp_conn_pending (conn),
+                          frame->arrival_us);
     uplink->frames_out++;
   }
 }
@@ -251,7 +177,7 @@ session_stop (CgUplink *uplink)
   if (uplink->client)
     cg_rtsp_client_free (g_steal_pointer (&uplink->client), uplink->recording);
   uplink->recording = FALSE;
-  g_queue_clear_full (&uplink->queued, g_free);
+  cg_send_state_clear (&uplink->send);
 }
 
 static gboolean
@@ -333,10 +259,7 @@ on_record (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
     cg_rtp_rewriter_init (&uplink->rewriters[i], uplink->channels[i][0], uplink->pts[i],
                           g_random_int (), uplink->format->streams[i]
                           ? uplink->format->streams[i]->clock_rate : 0);
-  uplink->need_keyframe = TRUE;
-  uplink->dropping = FALSE;
-  uplink->in_epoch = 0;
-  memset (uplink->close_gap, 0, sizeof uplink->close_gap);
+  cg_send_state_reset (&uplink->send);
   /* The hub replays its GOP cache first: the session starts on a keyframe. */
   uplink->sink_handle = cg_hub_add_sink (uplink->hub, on_hub_frame, uplink);
 }
@@ -457,7 +380,7 @@ cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
   uplink->tls_database = g_steal_pointer (&database);
   uplink->state = CG_UPLINK_CONNECTING;
   uplink->scratch = g_byte_array_new ();
-  g_queue_init (&uplink->queued);
+  cg_send_state_init (&uplink->send, uplink->camera_id);
   cg_backoff_init (&uplink->backoff, NULL, NULL);
   return uplink;
 }

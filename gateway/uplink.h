@@ -11,9 +11,6 @@
 
 G_BEGIN_DECLS
 
-/* The queue bound: how long media may wait to be sent before frames are dropped. */
-#define CG_UPLINK_QUEUE_MAX (2 * G_USEC_PER_SEC)
-
 typedef enum {
   CG_UPLINK_CONNECTING,
   CG_UPLINK_UP,

@@ -51,6 +51,7 @@ done
 cg version --version
 expect_rc 0 version
 expect_text version out '^camgate [0-9]' "the version"
+expect_text version out '^uplinks: rtsps' "the uplinks built"
 
 cg help-run run --help
 expect_rc 0 help-run

@@ -39,6 +39,7 @@ export GST_REGISTRY_1_0
 CAMGATE=$CG_BUILDDIR/camgate
 CG_TESTCAM=$CG_BUILDDIR/tests/fixtures/cg-testcam
 CG_TESTINGEST=$CG_BUILDDIR/tests/fixtures/cg-testingest
+CG_WHIPINGEST=$CG_BUILDDIR/tests/fixtures/cg-whipingest
 CG_TEST_NAME=$(basename "$0" .sh)
 
 # Short and unique per run: parallel runs never share a namespace name.
@@ -47,6 +48,7 @@ CG_PREFIX=cg$(printf '%x%02x' $$ $((RANDOM % 256)))
 CG_CAM_PORT=8554
 CG_INGEST_ADDR=203.0.113.2
 CG_INGEST_PORT=8322
+CG_WHIP_PORT=8443
 
 CG_WORK=
 CG_NETNS=()            # namespaces this run created, in creation order
@@ -56,6 +58,7 @@ declare -A CG_ARGS=()  # role -> the fixture arguments it was last started with
 CG_LAST_RC=0           # exit status of the last process stopped
 CG_CONF=               # the configuration camgate runs with
 CG_INGEST_RUN=0        # how many times the ingest was started
+CG_INGEST_START=       # the function that started it (start_ingest, start_whip_ingest)
 INGEST_OUT=            # out-dir of the current (or last) ingest
 INGEST_STATS=          # stats file of the current (or last) ingest
 CG_CLEANUP=()          # commands (eval'd) the cleanup runs after the namespaces are gone
@@ -805,31 +808,47 @@ kill_camera() {
   cg_stop "cam$1" KILL 5 || fail "camera $1 survived SIGKILL"
 }
 
-# start_ingest [cg-testingest options...]: the TLS ingest at
-# 203.0.113.2:8322 with the certificate from make_certs; pass the mounts
-# (--mount /live/cam1=h264+aac ...). Each start gets its own out-dir and
-# stats file: INGEST_OUT, INGEST_STATS.
-start_ingest() {
-  [ -z "${CG_PID[ingest]:-}" ] || fail "start_ingest: the ingest already runs"
+# cg_start_ingest NAME BINARY PORT SCHEME [options...]: an ingest fixture at
+# 203.0.113.2:PORT with the certificate from make_certs, in the role
+# "ingest"; ready once it prints "ready SCHEME://". Each start gets its own
+# out-dir and stats file: INGEST_OUT, INGEST_STATS.
+cg_start_ingest() {
+  local name=$1 bin=$2 port=$3 scheme=$4
+  shift 4
+  [ -z "${CG_PID[ingest]:-}" ] || fail "$name: the ingest already runs"
   [ -n "${CG_SERVER_CERT:-}" ] || make_certs
   CG_INGEST_RUN=$((CG_INGEST_RUN + 1))
   INGEST_OUT=$CG_WORK/ingest.$CG_INGEST_RUN
   INGEST_STATS=$CG_WORK/ingest.$CG_INGEST_RUN.stats
   mkdir -p "$INGEST_OUT"
   CG_ARGS[ingest]="$*"
+  CG_INGEST_START=$name
   cg_spawn ingest "$(ns cloud)" "$CG_WORK/ingest.$CG_INGEST_RUN.out" \
     "$CG_WORK/ingest.$CG_INGEST_RUN.log" \
-    "$CG_TESTINGEST" --address "$CG_INGEST_ADDR" --port "$CG_INGEST_PORT" \
+    "$bin" --address "$CG_INGEST_ADDR" --port "$port" \
     --cert "$CG_SERVER_CERT" --key "$CG_SERVER_KEY" --out-dir "$INGEST_OUT" \
     --stats "$INGEST_STATS" "$@"
-  cg_wait_line ingest "$CG_WORK/ingest.$CG_INGEST_RUN.out" '^ready rtsps://' 20
+  cg_wait_line ingest "$CG_WORK/ingest.$CG_INGEST_RUN.out" "^ready $scheme://" 20
   note "ingest: $(head -n 1 "$CG_WORK/ingest.$CG_INGEST_RUN.out"), files in $INGEST_OUT"
 }
 
-# restart_ingest: starts the ingest again with the options it last had.
+# start_ingest [cg-testingest options...]: the RTSPS ingest at
+# 203.0.113.2:8322; pass the mounts (--mount /live/cam1=h264+aac ...).
+start_ingest() {
+  cg_start_ingest start_ingest "$CG_TESTINGEST" "$CG_INGEST_PORT" rtsps "$@"
+}
+
+# start_whip_ingest [cg-whipingest options...]: the WHIP ingest at
+# https://203.0.113.2:8443/whip/NAME (ingest_stat reads its /whip/NAME lines).
+start_whip_ingest() {
+  cg_start_ingest start_whip_ingest "$CG_WHIPINGEST" "$CG_WHIP_PORT" https "$@"
+}
+
+# restart_ingest: starts the ingest again, the same fixture with the options
+# it last had.
 restart_ingest() {
-  # shellcheck disable=SC2086
-  start_ingest ${CG_ARGS[ingest]}
+  # shellcheck disable=SC2086 # the options were words to begin with
+  "$CG_INGEST_START" ${CG_ARGS[ingest]}
 }
 
 # stop_ingest: SIGTERM; the ingest flushes its files and must exit.
@@ -860,6 +879,18 @@ kind = rtsps
 url = rtsps://$CG_INGEST_ADDR:$CG_INGEST_PORT/live/{camera}
 ca_file = $ca
 EOF
+}
+
+# write_whip_config FILE [TOKEN]: write_config with kind = whip toward
+# start_whip_ingest's endpoint, and the bearer token if one is given.
+write_whip_config() {
+  write_config "$1"
+  sed -i -e 's|^kind = rtsps$|kind = whip|' \
+    -e "s|^url = rtsps://.*|url = https://$CG_INGEST_ADDR:$CG_WHIP_PORT/whip/{camera}|" "$1"
+  if [ -n "${2:-}" ]; then
+    printf 'token = %s\n' "$2" >>"$1"
+  fi
+  grep -q '^kind = whip$' "$1" || fail "write_whip_config: no kind line in $1"
 }
 
 # add_camera FILE K [KEY=VALUE...]: [camera camK] for camera K's stream.

@@ -449,8 +449,6 @@ test_error_uplink (void)
   assert_error (GATEWAY CAMERA, PATH ":1: ", "[uplink] is missing");
   assert_error (GATEWAY "[uplink]\nkind = rtsps\n" CAMERA, PATH ":3: ", "url is required");
   assert_error (GATEWAY "[uplink]\nurl =\n" CAMERA, PATH ":4: ", "url is required");
-  assert_error (GATEWAY "[uplink]\nurl = rtsps://h/{camera}\nkind = whip\n", PATH ":5: ",
-                "kind = whip: the WHIP uplink is not part of this build yet; use kind = rtsps");
   assert_error (GATEWAY "[uplink]\nurl = rtsp://h/{camera}\n", PATH ":4: ",
                 "camgate never pushes video in clear text; use rtsps://");
   assert_error (GATEWAY "[uplink]\nurl = https://h/{camera}\n", PATH ":4: ",
@@ -469,12 +467,50 @@ test_error_uplink (void)
                 "username is set but password is not: set both or neither");
   assert_error (GATEWAY "[uplink]\nurl = rtsps://h/{camera}\npassword = p\n", PATH ":5: ",
                 "password is set but username is not");
-  assert_error (GATEWAY UPLINK "ice_servers = stun:s.example.net, turn://t:1, http://x\n",
+  assert_error (GATEWAY UPLINK "ice_servers = stun:s.example.net, turn://u:p@t:1, http://x\n",
                 PATH ":5: ", "ice_servers: entry 3 must start with stun:, turn: or turns:");
+  assert_error (GATEWAY UPLINK "ice_servers = turn://t.example.net\n", PATH ":5: ",
+                "ice_servers: entry 1 is a TURN server without a user name and password");
+  assert_error (GATEWAY UPLINK "ice_servers = stun:s.example.net:0\n", PATH ":5: ",
+                "ice_servers: entry 1 is not a usable stun URL: the port must be");
   assert_error (GATEWAY UPLINK "ice_transport_policy = some\n", PATH ":5: ",
                 "ice_transport_policy = some: expected all or relay");
   assert_error (GATEWAY UPLINK "aac = mp3\n", PATH ":5: ", "aac = mp3: expected drop or opus");
 }
+
+#define WHIP_UPLINK "[uplink]\nkind = whip\nurl = https://whip.example.net/whip/{camera}\n"
+
+#ifdef CG_WITH_WEBRTC
+static void
+test_whip_uplink (void)
+{
+  g_autoptr (CgConfig) c = load_ok (GATEWAY WHIP_UPLINK "token = t0k\n"
+                                    "ice_servers = stun:s.example.net, turn://u:p@t.example.net?transport=tcp\n"
+                                    "ice_transport_policy = relay\naac = drop\n" CAMERA);
+
+  g_assert_cmpint (c->uplink.kind, ==, CG_UPLINK_WHIP);
+  g_assert_cmpstr (c->uplink.url, ==, "https://whip.example.net/whip/{camera}");
+  g_assert_cmpstr (c->uplink.token, ==, "t0k");
+  g_assert_cmpuint (g_strv_length (c->uplink.ice_servers), ==, 2);
+  g_assert_true (c->uplink.ice_relay_only);
+  g_assert_false (c->uplink.aac_to_opus);
+  g_assert_cmpuint (c->warnings->len, ==, 0);
+
+  assert_error (GATEWAY "[uplink]\nkind = whip\nurl = http://h/whip/{camera}\n", PATH ":5: ",
+                "url is http://: the token and the session would go in clear text; use https://");
+  assert_error (GATEWAY "[uplink]\nkind = whip\nurl = rtsps://h/{camera}\n", PATH ":5: ",
+                "url scheme \"rtsps\" is not supported: use https://HOST[:PORT]/PATH");
+  assert_error (GATEWAY WHIP_UPLINK "ice_servers = turns://u:p@t.example.net\n", PATH ":6: ",
+                "ice_servers: entry 1 is turns: (TURN over TLS), which is not part of this build");
+}
+#else
+static void
+test_whip_uplink (void)
+{
+  assert_error (GATEWAY WHIP_UPLINK CAMERA, PATH ":4: ", "kind = whip: this camgate was built "
+                "without WebRTC (configure --enable-webrtc); use kind = rtsps");
+}
+#endif
 
 static void
 test_one_camera_needs_no_placeholder (void)
@@ -803,6 +839,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/error/admin-listen", test_admin_listen);
   g_test_add_func ("/config/gop-cache", test_gop_cache);
   g_test_add_func ("/config/error/uplink", test_error_uplink);
+  g_test_add_func ("/config/uplink/whip", test_whip_uplink);
   g_test_add ("/config/error/ca-file", Fixture, NULL, fixture_set_up, test_ca_file,
               fixture_tear_down);
   g_test_add_func ("/config/error/camera", test_error_camera);

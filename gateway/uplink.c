@@ -12,10 +12,10 @@
 
 #include <string.h>
 
-#include "backoff.h"
 #include "error.h"
 #include "rtspclient.h"
 #include "sendstate.h"
+#include "uplinkrun.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 20
 #define SR_INTERVAL_US (5 * G_USEC_PER_SEC)
@@ -39,21 +39,15 @@ struct _CgUplink {
   CgRtpRewriter rewriters[CG_STREAM_N];
   gboolean recording;
   guint sink_handle;
-  guint retry_id;
   guint connect_timeout_id;
   guint fail_id;                /* a failure seen inside a hub callback, handled next */
   char *fail_message;
-  CgBackoff backoff;
-  CgUplinkState state;
-  guint sessions;
-  char *last_error;
+  CgUplinkRun run;
 
   /* sending: the queue is counted in bytes written to the connection */
   CgSendState send;
   GByteArray *scratch;
   gint64 last_sr_us;
-  guint64 frames_out;
-  guint64 frames_dropped;
 };
 
 static void session_start (CgUplink *uplink);
@@ -140,7 +134,7 @@ on_hub_frame (CgFrame *frame, gpointer data)
     return;
   if (cg_send_state_should_drop (&uplink->send, cg_rtsp_conn_written (conn), frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
-      uplink->frames_dropped++;
+      uplink->run.frames_dropped++;
     return;
   }
   cg_send_state_prepare (&uplink->send, rw, frame);
@@ -152,18 +146,11 @@ on_hub_frame (CgFrame *frame, gpointer data)
     cg_send_state_queued (&uplink->send,
                           cg_rtsp_conn_written (conn) + cg_rtsp_conn_pending (conn),
                           frame->arrival_us);
-    uplink->frames_out++;
+    uplink->run.frames_out++;
   }
 }
 
 /* ---- the session ---------------------------------------------------------- */
-
-static void
-set_error (CgUplink *uplink, const char *message)
-{
-  g_free (uplink->last_error);
-  uplink->last_error = g_strdup (message);
-}
 
 static void
 session_stop (CgUplink *uplink)
@@ -180,28 +167,11 @@ session_stop (CgUplink *uplink)
   cg_send_state_clear (&uplink->send);
 }
 
-static gboolean
-on_retry (gpointer data)
-{
-  CgUplink *uplink = data;
-
-  uplink->retry_id = 0;
-  session_start (uplink);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 session_fail (CgUplink *uplink, const char *message)
 {
-  gint64 delay = cg_backoff_next (&uplink->backoff);
-
   session_stop (uplink);
-  set_error (uplink, message);
-  uplink->state = CG_UPLINK_DOWN;
-  g_warning ("[%s] uplink: %s: retrying in %.1f s", uplink->camera_id, message,
-             delay / (double) G_USEC_PER_SEC);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
-  uplink->retry_id = g_timeout_add (delay / 1000, on_retry, uplink);
+  cg_uplink_run_failed (&uplink->run, message);
 }
 
 static void
@@ -249,10 +219,7 @@ on_record (CgRtspClient *client, const CgRtspMessage *response, gpointer data)
     return;
   g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
   uplink->recording = TRUE;
-  uplink->state = CG_UPLINK_UP;
-  uplink->sessions++;
-  g_clear_pointer (&uplink->last_error, g_free);
-  cg_backoff_reset (&uplink->backoff);
+  cg_uplink_run_up (&uplink->run);
   g_message ("[%s] uplink up: recording to %s", uplink->camera_id, uplink->safe_url);
   cg_rtsp_client_keep_alive (client, "OPTIONS", uplink->url);
   for (int i = 0; i < CG_STREAM_N; i++)
@@ -345,7 +312,7 @@ static const CgRtspClientFuncs client_funcs = {
 static void
 session_start (CgUplink *uplink)
 {
-  uplink->state = CG_UPLINK_CONNECTING;
+  cg_uplink_run_connecting (&uplink->run);
   g_info ("[%s] uplink connecting to %s", uplink->camera_id, uplink->safe_url);
   uplink->client = cg_rtsp_client_new (uplink->url, uplink->peer, uplink->username,
                                        uplink->password, uplink->tls_database, &client_funcs,
@@ -378,10 +345,10 @@ cg_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *hub,
   uplink->safe_url = cg_url_redact (uplink->url);
   uplink->peer = cg_peer_name ("the ingest", uplink->url);
   uplink->tls_database = g_steal_pointer (&database);
-  uplink->state = CG_UPLINK_CONNECTING;
   uplink->scratch = g_byte_array_new ();
   cg_send_state_init (&uplink->send, uplink->camera_id);
-  cg_backoff_init (&uplink->backoff, NULL, NULL);
+  cg_uplink_run_init (&uplink->run, uplink->camera_id, (CgUplinkRetryFunc) session_start,
+                      uplink);
   return uplink;
 }
 
@@ -389,7 +356,6 @@ void
 cg_uplink_start (CgUplink *uplink, CgFormat *format)
 {
   session_stop (uplink);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
   g_clear_pointer (&uplink->format, cg_format_unref);
   uplink->format = cg_format_ref (format);
   session_start (uplink);
@@ -407,11 +373,10 @@ cg_uplink_free (CgUplink *uplink)
   if (!uplink)
     return;
   session_stop (uplink);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
+  cg_uplink_run_clear (&uplink->run);
   g_clear_pointer (&uplink->format, cg_format_unref);
   g_clear_object (&uplink->tls_database);
   g_byte_array_unref (uplink->scratch);
-  g_free (uplink->last_error);
   g_free (uplink->safe_url);
   g_free (uplink->peer);
   g_free (uplink->url);
@@ -431,9 +396,5 @@ cg_uplink_stats_clear (CgUplinkStats *stats)
 void
 cg_uplink_get_stats (CgUplink *uplink, CgUplinkStats *stats)
 {
-  stats->state = uplink->state;
-  stats->sessions = uplink->sessions;
-  stats->last_error = g_strdup (uplink->last_error);
-  stats->frames_out = uplink->frames_out;
-  stats->frames_dropped = uplink->frames_dropped;
+  cg_uplink_run_get_stats (&uplink->run, stats);
 }

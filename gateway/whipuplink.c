@@ -14,9 +14,9 @@
 
 #include <gst/gst.h>
 
-#include "backoff.h"
 #include "iceserver.h"
 #include "sendstate.h"
+#include "uplinkrun.h"
 #include "whip.h"
 #include "whipsession.h"
 
@@ -40,18 +40,12 @@ struct _CgWhipUplink {
   gboolean up;
   guint sink_handle;
   guint connect_timeout_id;
-  guint retry_id;
-  CgBackoff backoff;
-  CgUplinkState state;
-  guint sessions;
-  char *last_error;
+  CgUplinkRun run;
 
   /* sending: the queue is counted in video packets taken by the pipeline */
   CgSendState send;
   CgRtpRewriter rewriters[CG_STREAM_N];
   GByteArray *scratch;
-  guint64 frames_out;
-  guint64 frames_dropped;
 };
 
 static void session_start (CgWhipUplink *uplink);
@@ -69,7 +63,7 @@ on_hub_frame (CgFrame *frame, gpointer data)
     return;
   if (cg_send_state_should_drop (&uplink->send, cg_whip_session_taken (uplink->session), frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
-      uplink->frames_dropped++;
+      uplink->run.frames_dropped++;
     return;
   }
   cg_send_state_prepare (&uplink->send, rw, frame);
@@ -80,18 +74,11 @@ on_hub_frame (CgFrame *frame, gpointer data)
   if (frame->kind == CG_STREAM_VIDEO) {
     cg_send_state_queued (&uplink->send, cg_whip_session_pushed (uplink->session),
                           frame->arrival_us);
-    uplink->frames_out++;
+    uplink->run.frames_out++;
   }
 }
 
 /* ---- the session ------------------------------------------------------------------ */
-
-static void
-set_error (CgWhipUplink *uplink, const char *message)
-{
-  g_free (uplink->last_error);
-  uplink->last_error = g_strdup (message);
-}
 
 static void
 session_stop (CgWhipUplink *uplink)
@@ -109,28 +96,11 @@ session_stop (CgWhipUplink *uplink)
   cg_send_state_clear (&uplink->send);
 }
 
-static gboolean
-on_retry (gpointer data)
-{
-  CgWhipUplink *uplink = data;
-
-  uplink->retry_id = 0;
-  session_start (uplink);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 session_fail (CgWhipUplink *uplink, const char *message)
 {
-  gint64 delay = cg_backoff_next (&uplink->backoff);
-
   session_stop (uplink);
-  set_error (uplink, message);
-  uplink->state = CG_UPLINK_DOWN;
-  g_warning ("[%s] uplink: %s: retrying in %.1f s", uplink->camera_id, message,
-             delay / (double) G_USEC_PER_SEC);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
-  uplink->retry_id = g_timeout_add (delay / 1000, on_retry, uplink);
+  cg_uplink_run_failed (&uplink->run, message);
 }
 
 static gboolean
@@ -193,10 +163,7 @@ on_connected (gpointer data)
 
   g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
   uplink->up = TRUE;
-  uplink->state = CG_UPLINK_UP;
-  uplink->sessions++;
-  g_clear_pointer (&uplink->last_error, g_free);
-  cg_backoff_reset (&uplink->backoff);
+  cg_uplink_run_up (&uplink->run);
   g_message ("[%s] uplink up: WHIP session %s", uplink->camera_id, uplink->location);
   for (int i = 0; i < CG_STREAM_N; i++) {
     const CgStreamDesc *desc = uplink->format->streams[i];
@@ -247,12 +214,10 @@ session_start (CgWhipUplink *uplink)
   g_autoptr (GPtrArray) servers = NULL;
   CgWhipAudio audio;
 
-  uplink->state = CG_UPLINK_CONNECTING;
+  cg_uplink_run_connecting (&uplink->run);
   if (!cg_whip_plan (uplink->format, uplink->aac_to_opus, &audio, &error)) {
     /* nothing to retry until the camera's format changes */
-    uplink->state = CG_UPLINK_DOWN;
-    set_error (uplink, error->message);
-    g_warning ("[%s] uplink: %s", uplink->camera_id, error->message);
+    cg_uplink_run_stuck (&uplink->run, error->message);
     return;
   }
   uplink->sending[CG_STREAM_VIDEO] = TRUE;
@@ -308,10 +273,10 @@ cg_whip_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *
   uplink->link_servers = g_ptr_array_new ();
   uplink->client = cg_whip_client_new (uplink->url, config->token, database, config->ca_file,
                                        DEFAULT_HTTP_TIMEOUT_S);
-  uplink->state = CG_UPLINK_CONNECTING;
   uplink->scratch = g_byte_array_new ();
   cg_send_state_init (&uplink->send, uplink->camera_id);
-  cg_backoff_init (&uplink->backoff, NULL, NULL);
+  cg_uplink_run_init (&uplink->run, uplink->camera_id, (CgUplinkRetryFunc) session_start,
+                      uplink);
   return uplink;
 }
 
@@ -319,7 +284,6 @@ void
 cg_whip_uplink_start (CgWhipUplink *uplink, CgFormat *format)
 {
   session_stop (uplink);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
   g_clear_pointer (&uplink->format, cg_format_unref);
   uplink->format = cg_format_ref (format);
   session_start (uplink);
@@ -337,13 +301,12 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
   if (!uplink)
     return;
   session_stop (uplink);
-  g_clear_handle_id (&uplink->retry_id, g_source_remove);
+  cg_uplink_run_clear (&uplink->run);
   g_clear_pointer (&uplink->format, cg_format_unref);
   cg_whip_client_free (uplink->client);
   g_ptr_array_unref (uplink->config_servers);
   g_ptr_array_unref (uplink->link_servers);
   g_byte_array_unref (uplink->scratch);
-  g_free (uplink->last_error);
   g_free (uplink->url);
   g_free (uplink->camera_id);
   g_free (uplink);
@@ -352,9 +315,5 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
 void
 cg_whip_uplink_get_stats (CgWhipUplink *uplink, CgUplinkStats *stats)
 {
-  stats->state = uplink->state;
-  stats->sessions = uplink->sessions;
-  stats->last_error = g_strdup (uplink->last_error);
-  stats->frames_out = uplink->frames_out;
-  stats->frames_dropped = uplink->frames_dropped;
+  cg_uplink_run_get_stats (&uplink->run, stats);
 }

@@ -171,9 +171,16 @@ assembler_emit (CgRtpAssembler *assembler, gint64 arrival_us)
     return;
   if (assembler->oversized) {
     assembler->frames_oversized++;
+    assembler->await_keyframe = assembler->kind == CG_STREAM_VIDEO;
     assembler_reset (assembler);
     return;
   }
+  if (assembler->await_keyframe && !keyframe) {
+    assembler->frames_skipped++;
+    assembler_reset (assembler);
+    return;
+  }
+  assembler->await_keyframe = FALSE;
   /* A copy of the exact size: the gathering buffer is reused, and the GOP
    * cache holds no slack (handing the buffer over saved about 5 % of the CPU
    * but cost a quarter more memory, measured with tests/bench/run). */

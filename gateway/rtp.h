@@ -56,7 +56,8 @@ typedef void (*CgFrameFunc) (CgFrame *frame, gpointer user_data);
 /* Groups one stream's packets into frames: a video frame ends with the
  * marker bit, or when a packet with another timestamp arrives (the marker
  * was lost); an audio packet is a frame. A frame that grows past
- * CG_RTP_MAX_FRAME_BYTES is dropped and counted. */
+ * CG_RTP_MAX_FRAME_BYTES is dropped and counted, and so is every video frame
+ * after it up to the next keyframe: they would refer to the one dropped. */
 typedef struct {
   CgStreamKind kind;
   CgVideoCodec codec;
@@ -71,7 +72,9 @@ typedef struct {
   guint32 ts;
   gboolean keyframe;
   gboolean oversized;
+  gboolean await_keyframe;      /* a video frame was dropped: none until a keyframe */
   guint64 frames_oversized;
+  guint64 frames_skipped;       /* dropped while awaiting the keyframe */
 } CgRtpAssembler;
 
 void cg_rtp_assembler_init (CgRtpAssembler *assembler, CgStreamKind kind, CgVideoCodec codec,

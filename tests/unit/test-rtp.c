@@ -181,8 +181,16 @@ test_assembler_oversized (void)
   push_packet (&a, seq++, 0, TRUE, big, 60000, 0);
   g_assert_cmpuint (frames->len, ==, 0);
   g_assert_cmpuint (a.frames_oversized, ==, 1);
-  push_packet (&a, seq++, 3600, TRUE, big, 100, 0);     /* the next one is fine */
-  g_assert_cmpuint (frames->len, ==, 1);
+  push_packet (&a, seq++, 3600, TRUE, big, 100, 0);     /* refers to the one dropped */
+  g_assert_cmpuint (frames->len, ==, 0);
+  g_assert_cmpuint (a.frames_skipped, ==, 1);
+  big[0] = 0x65;
+  push_packet (&a, seq++, 7200, TRUE, big, 100, 0);     /* a keyframe: it goes through */
+  big[0] = 0x41;
+  push_packet (&a, seq++, 10800, TRUE, big, 100, 0);    /* and so does what follows */
+  g_assert_cmpuint (frames->len, ==, 2);
+  g_assert_true (((CgFrame *) frames->pdata[0])->keyframe);
+  g_assert_cmpuint (a.frames_skipped, ==, 1);
   cg_rtp_assembler_clear (&a);
 }
 

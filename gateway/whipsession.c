@@ -5,7 +5,9 @@
  * candidates found by then; later ones are handed on in batches (those
  * that arrive within DEFAULT_TRICKLE_BATCH_MS of each other), then the end
  * of gathering. Without, ICE gathering runs to its end (or
- * DEFAULT_GATHER_TIMEOUT_S) before the offer goes out. The session counts as lost when webrtcbin reports the
+ * DEFAULT_GATHER_TIMEOUT_S) before the offer goes out.
+ *
+ * The session counts as lost when webrtcbin reports the
  * connection failed, when ICE stays disconnected or failed for
  * DEFAULT_DISCONNECT_GRACE_S, or when the ingest sends no RTCP for
  * DEFAULT_RTCP_SILENCE_S: libnice 0.1.21 as webrtcbin 1.22 drives it does no

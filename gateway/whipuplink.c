@@ -230,8 +230,7 @@ on_answer (CgWhipAnswer *answer, const GError *error, gpointer data)
   take_link_servers (uplink, answer);
   cg_whip_session_set_answer (uplink->session, answer->sdp);
   cg_whip_answer_free (answer);
-  if (uplink->offer)
-    trickle_next (uplink);
+  trickle_next (uplink);
 }
 
 static void

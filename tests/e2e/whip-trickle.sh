@@ -29,7 +29,8 @@ start_camgate "$conf"
 wait_for "uplink cam1 up over a trickling ingest" 60 uplink_is cam1 up
 wait_for "candidates by PATCH at the ingest" 20 ingest_ge /whip/cam1 trickled 1
 wait_for "3 s of video at the ingest" 30 ingest_ge /whip/cam1 frames $((3 * FPS))
-note "trickle: $(ingest_stat /whip/cam1 patches) PATCH(es), $(ingest_stat /whip/cam1 trickled) candidate(s)"
+note "trickle: $(ingest_stat /whip/cam1 patches) PATCH(es)," \
+  "$(ingest_stat /whip/cam1 trickled) candidate(s)"
 grep -q "\[cam1\] uplink up: WHIP session .* (trickle ICE" "$CG_WORK/camgate.log" ||
   fail "camgate's log does not say the session trickles"
 [ "$(ingest_stat /whip/cam1 sessions)" = 1 ] ||

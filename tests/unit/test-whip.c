@@ -323,6 +323,7 @@ typedef struct {
   CgWhipAnswer *answer;
   GError *error;
   SoupServerMessage *slow;      /* the request left unanswered */
+  guint timeout_s;              /* the client's; 0: 5 s */
   /* the last PATCH: what came, and what the client made of the answer */
   char *patch_type, *patch_if_match, *patch_body;
   CgWhipTrickle trickle;
@@ -418,7 +419,8 @@ answer_slow (Ingest *ingest)
 static void
 post (Ingest *ingest, const char *url)
 {
-  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL, 1);
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL,
+                                             ingest->timeout_s ? ingest->timeout_s : 5);
 
   g_clear_pointer (&ingest->answer, cg_whip_answer_free);
   g_clear_error (&ingest->error);
@@ -499,8 +501,10 @@ test_client (void)
                 "failed on its side (500 Internal Server Error): a problem of the service");
   {
     g_autofree char *slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
+    ingest.timeout_s = 1;
     expect_error (&ingest, slow, &(Reply) { 201, NULL, NULL, NULL, NULL },
                   "did not answer in time: is it up");
+    ingest.timeout_s = 0;
     answer_slow (&ingest);
   }
   expect_error (&ingest, url, &(Reply) { 302, moved, NULL, NULL, NULL },
@@ -552,7 +556,8 @@ on_patched (CgWhipTrickle result, const char *etag, const GError *error, gpointe
 static void
 patch (Ingest *ingest, const char *url, const char *etag, const Reply *reply)
 {
-  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL, 1);
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL,
+                                             ingest->timeout_s ? ingest->timeout_s : 5);
 
   g_clear_error (&ingest->error);
   ingest->reply = *reply;
@@ -629,6 +634,7 @@ test_trickle (void)
   expect_patch_error (&ingest, url, 403, CG_WHIP_TRICKLE_FAILED,
                       "refused trickled candidates (403 Forbidden)");
   slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
+  ingest.timeout_s = 1;
   expect_patch_error (&ingest, slow, 204, CG_WHIP_TRICKLE_FAILED,
                       "did not answer in time: is it up");
   answer_slow (&ingest);

@@ -440,22 +440,32 @@ expect_error (Ingest *ingest, const char *url, const Reply *reply, const char *s
     g_error ("%u: \"%s\" does not say \"%s\"", reply->status, ingest->error->message, says);
 }
 
-static void
-test_client (void)
+/* @server answers as @ingest says, on a port of 127.0.0.1 it returns. */
+static guint
+serve (SoupServer *server, Ingest *ingest)
 {
-  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
   g_autoptr (GError) error = NULL;
-  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
-  g_autofree char *url = NULL, *moved = NULL, *closed = NULL;
-  g_autofree char *location = NULL;
   GSList *uris;
   guint port;
 
-  soup_server_add_handler (server, NULL, on_http, &ingest, NULL);
+  soup_server_add_handler (server, NULL, on_http, ingest, NULL);
   g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
   uris = soup_server_get_uris (server);
   port = g_uri_get_port (uris->data);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+static void
+test_client (void)
+{
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
+  g_autofree char *url = NULL, *moved = NULL, *closed = NULL;
+  g_autofree char *location = NULL;
+  guint port;
+
+  port = serve (server, &ingest);
   url = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1", port);
 
   /* a session: the answer, its Location resolved, the Link ice-servers */
@@ -582,17 +592,11 @@ static void
 test_trickle (void)
 {
   g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
-  g_autoptr (GError) error = NULL;
   Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
   g_autofree char *url = NULL, *slow = NULL;
-  GSList *uris;
   guint port;
 
-  soup_server_add_handler (server, NULL, on_http, &ingest, NULL);
-  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
-  uris = soup_server_get_uris (server);
-  port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  port = serve (server, &ingest);
   url = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1/sessions/1", port);
 
   /* taken: the sdpfrag as it is, with If-Match and the token */

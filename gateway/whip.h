@@ -32,7 +32,8 @@ typedef void (*CgWhipAnswerFunc) (CgWhipAnswer *answer, const GError *error, gpo
  * request fails after @timeout_s without an answer. */
 CgWhipClient *cg_whip_client_new (const char *endpoint, const char *token,
                                   GTlsDatabase *database, const char *ca_file, guint timeout_s);
-/* Sends @offer; @func is called once, unless cg_whip_client_cancel() comes first. */
+/* Sends @offer; @func is called once, unless cg_whip_client_cancel() or
+ * another POST or PATCH comes first. */
 void cg_whip_client_post (CgWhipClient *client, const char *offer, CgWhipAnswerFunc func,
                           gpointer user_data);
 
@@ -49,7 +50,7 @@ typedef void (*CgWhipPatchFunc) (CgWhipTrickle result, const char *etag, const G
 
 /* Sends the trickle-ice-sdpfrag @sdpfrag to the session at @location, with
  * "If-Match: @etag" (none when @etag is NULL); @func is called once, unless
- * cg_whip_client_cancel() or cg_whip_client_post() comes first. */
+ * cg_whip_client_cancel() or another POST or PATCH comes first. */
 void cg_whip_client_patch (CgWhipClient *client, const char *location, const char *etag,
                            const char *sdpfrag, CgWhipPatchFunc func, gpointer user_data);
 /* Cancels the POST or PATCH under way: its function is not called. */

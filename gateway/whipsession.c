@@ -52,7 +52,7 @@ struct _CgWhipSession {
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
   guint bus_watch;
-  GPtrArray *candidates;        /* element-type utf8: "candidate:..." */
+  GPtrArray *candidates;        /* element-type utf8: "candidate:...": for, then in, the offer */
   GPtrArray *trickle;           /* element-type utf8: gathered after the offer, not handed on */
   gboolean gathered;            /* ICE gathering ended */
   gboolean offered;
@@ -221,6 +221,21 @@ on_video_taken (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 /* ---- the offer ------------------------------------------------------------------ */
 
+/* Trickle: @candidates becomes the candidates @sdp holds, webrtcbin's own
+ * included (it writes those it gathered into its local description), so
+ * that none of them is sent again. */
+static void
+take_offered (GPtrArray *candidates, const char *sdp)
+{
+  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
+
+  g_ptr_array_set_size (candidates, 0);
+  for (guint i = 0; lines[i]; i++) {
+    if (g_str_has_prefix (lines[i], "a=candidate:"))
+      g_ptr_array_add (candidates, g_strdup (lines[i] + 2));
+  }
+}
+
 static void
 send_offer (CgWhipSession *session, gboolean complete)
 {
@@ -239,6 +254,8 @@ send_offer (CgWhipSession *session, gboolean complete)
   text = gst_sdp_message_as_text (desc->sdp);
   gst_webrtc_session_description_free (desc);
   sdp = cg_whip_sdp_add_candidates (text, session->candidates, complete);
+  if (session->funcs.candidates)
+    take_offered (session->candidates, sdp);
   g_debug ("[%s] WHIP offer:\n%s", session->camera_id, sdp);
   session->funcs.offer (sdp, session->user_data);
 }
@@ -345,7 +362,9 @@ candidate_gathered (CgWhipSession *session, const char *candidate)
 {
   if (!session->offered) {
     g_ptr_array_add (session->candidates, g_strdup (candidate));
-  } else if (session->funcs.candidates && !session->trickle_ended) {
+  } else if (session->funcs.candidates && !session->trickle_ended &&
+             !g_ptr_array_find_with_equal_func (session->candidates, candidate, g_str_equal,
+                                                NULL)) {
     g_ptr_array_add (session->trickle, g_strdup (candidate));
     trickle_soon (session);
   }

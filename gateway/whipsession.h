@@ -20,9 +20,10 @@ typedef struct {
   /* With the candidates gathered so far when candidates is set (trickle
    * ICE), else with every candidate gathered. */
   void (*offer) (const char *sdp, gpointer user_data);
-  /* NULL: no trickle. Candidates gathered after the offer (element-type
-   * utf8, "candidate:..."; transfer none), a batch at a time; @complete
-   * once gathering ended (the last call, whose batch may be empty). */
+  /* NULL: no trickle. Candidates gathered after the offer and not in it
+   * (element-type utf8, "candidate:..."; transfer none), a batch at a
+   * time; @complete once gathering ended (the last call, whose batch may
+   * be empty; none when gathering ended before the offer). */
   void (*candidates) (GPtrArray *candidates, gboolean complete, gpointer user_data);
   void (*connected) (gpointer user_data);               /* ICE and DTLS are up */
   void (*failed) (const char *message, gpointer user_data);

@@ -49,6 +49,7 @@ typedef struct {
   GCancellable *cancellable;
   SoupMessage *message;
   char *tls_refused;            /* why the certificate was refused, or NULL */
+  gboolean conditional;         /* sent with If-Match */
   CgWhipPatchFunc func;
   gpointer user_data;
 } Patch;
@@ -372,14 +373,16 @@ patch_finish (Patch *patch, CgWhipTrickle result, const char *etag, GError *erro
 
 /* What a PATCH's @status means for the session, and what follows. */
 static GError *
-patch_error (CgWhipClient *c, guint status, const char *reason)
+patch_error (CgWhipClient *c, gboolean conditional, guint status, const char *reason)
 {
   const char *what, *todo = "a new session will be offered";
 
   if (status == SOUP_STATUS_PRECONDITION_FAILED)
     what = "refused trickled candidates: the session changed there, its ETag does not match";
-  else if (status == 428)
+  else if (status == 428 && !conditional)
     what = "wants trickled candidates with If-Match, and its 201 Created gave no ETag";
+  else if (status == 428)
+    what = "wants trickled candidates with a precondition, and If-Match was not enough";
   else if (status == SOUP_STATUS_NOT_FOUND)
     what = "no longer has the session the trickled candidates were for";
   else if (status >= 500)
@@ -426,7 +429,7 @@ on_patch_done (GObject *source, GAsyncResult *result, gpointer data)
                                               soup_message_get_reason_phrase (patch->message))));
   } else {
     patch_finish (patch, CG_WHIP_TRICKLE_FAILED, NULL,
-                  patch_error (patch->client, status,
+                  patch_error (patch->client, patch->conditional, status,
                                soup_message_get_reason_phrase (patch->message)));
   }
 }
@@ -450,6 +453,7 @@ cg_whip_client_patch (CgWhipClient *client, const char *location, const char *et
                                "used", client->peer, location));
     return;
   }
+  patch->conditional = etag != NULL;
   if (etag)
     soup_message_headers_replace (soup_message_get_request_headers (patch->message), "If-Match",
                                   etag);

@@ -628,8 +628,12 @@ test_trickle (void)
                       "its ETag does not match (412 Precondition Failed): a new session will "
                       "be offered");
   expect_patch_error (&ingest, url, 428, CG_WHIP_TRICKLE_FAILED,
-                      "wants trickled candidates with If-Match, and its 201 Created gave no "
-                      "ETag (428 Precondition Required): a new session");
+                      "If-Match was not enough (428 Precondition Required): a new session");
+  patch (&ingest, url, NULL, &(Reply) { 428 });
+  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_FAILED);
+  g_assert_nonnull (strstr (ingest.error->message, "wants trickled candidates with If-Match, and "
+                            "its 201 Created gave no ETag (428 Precondition Required): a new "
+                            "session will be offered"));
   expect_patch_error (&ingest, url, 404, CG_WHIP_TRICKLE_FAILED,
                       "no longer has the session the trickled candidates were for (404 Not "
                       "Found)");

@@ -6,7 +6,7 @@
 # its relay candidate comes after the TURN allocation.
 #  1. A trickling ingest: the offer goes out before gathering ends (no
 #     a=end-of-candidates), the relay candidate and the end of gathering
-#     reach the ingest by PATCH, the session comes up, video flows, and
+#     reach the ingest by PATCH, none twice, the session comes up, video flows, and
 #     camgate's log says trickle ICE.
 #  2. The ingest comes back answering PATCH with 405: camgate ends that
 #     session (DELETE), offers a new one at once with every candidate in
@@ -49,6 +49,8 @@ note "trickle: $(ingest_stat /whip/cam1 offered) candidate(s) in the offer," \
   fail "the offer waited for the end of gathering: it was not sent at once"
 num_ge "$(ingest_stat /whip/cam1 trickled)" 1 ||
   fail "no candidate reached the ingest by PATCH (the relay candidate comes after the offer)"
+[ "$(ingest_stat /whip/cam1 repeated)" = 0 ] ||
+  fail "$(ingest_stat /whip/cam1 repeated) candidate(s) PATCHed that the ingest already had"
 grep -q "\[cam1\] uplink up: WHIP session .* (trickle ICE" "$CG_WORK/camgate.log" ||
   fail "camgate's log does not say the session trickles"
 [ "$(ingest_stat /whip/cam1 sessions)" = 1 ] ||

@@ -591,6 +591,20 @@ expect_patch_error (Ingest *ingest, const char *url, guint status, CgWhipTrickle
 static void
 test_trickle (void)
 {
+  static const struct { guint status; CgWhipTrickle result; const char *says; } answers[] = {
+    { 405, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (405 Method Not "
+      "Allowed): camgate offers every candidate in the POST" },
+    { 501, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (501 Not Implemented)" },
+    { 412, CG_WHIP_TRICKLE_FAILED, "its ETag does not match (412 Precondition Failed): a new "
+      "session will be offered" },
+    { 428, CG_WHIP_TRICKLE_FAILED, "If-Match was not enough (428 Precondition Required): a new "
+      "session" },
+    { 404, CG_WHIP_TRICKLE_FAILED, "no longer has the session the trickled candidates were for "
+      "(404 Not Found)" },
+    { 503, CG_WHIP_TRICKLE_FAILED, "failed on its side (503 Service Unavailable): a problem of "
+      "the service" },
+    { 403, CG_WHIP_TRICKLE_FAILED, "refused trickled candidates (403 Forbidden)" },
+  };
   g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
   Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
   g_autofree char *url = NULL, *slow = NULL;
@@ -617,30 +631,15 @@ test_trickle (void)
   patch (&ingest, url, NULL, &(Reply) { 204 });
   g_assert_null (ingest.patch_if_match);
 
-  /* an endpoint that does not trickle: the caller falls back to a complete offer */
-  expect_patch_error (&ingest, url, 405, CG_WHIP_TRICKLE_UNSUPPORTED,
-                      "does not take trickled candidates (405 Method Not Allowed): camgate "
-                      "offers every candidate in the POST");
-  expect_patch_error (&ingest, url, 501, CG_WHIP_TRICKLE_UNSUPPORTED,
-                      "does not take trickled candidates (501 Not Implemented)");
-  /* what ends the session, in words */
-  expect_patch_error (&ingest, url, 412, CG_WHIP_TRICKLE_FAILED,
-                      "its ETag does not match (412 Precondition Failed): a new session will "
-                      "be offered");
-  expect_patch_error (&ingest, url, 428, CG_WHIP_TRICKLE_FAILED,
-                      "If-Match was not enough (428 Precondition Required): a new session");
+  /* 405, 501: an endpoint that does not trickle, the caller falls back to a
+   * complete offer; the others end the session, in words */
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    expect_patch_error (&ingest, url, answers[i].status, answers[i].result, answers[i].says);
   patch (&ingest, url, NULL, &(Reply) { 428 });
   g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_FAILED);
   g_assert_nonnull (strstr (ingest.error->message, "wants trickled candidates with If-Match, and "
                             "its 201 Created gave no ETag (428 Precondition Required): a new "
                             "session will be offered"));
-  expect_patch_error (&ingest, url, 404, CG_WHIP_TRICKLE_FAILED,
-                      "no longer has the session the trickled candidates were for (404 Not "
-                      "Found)");
-  expect_patch_error (&ingest, url, 503, CG_WHIP_TRICKLE_FAILED,
-                      "failed on its side (503 Service Unavailable): a problem of the service");
-  expect_patch_error (&ingest, url, 403, CG_WHIP_TRICKLE_FAILED,
-                      "refused trickled candidates (403 Forbidden)");
   slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
   ingest.timeout_s = 1;
   expect_patch_error (&ingest, slow, 204, CG_WHIP_TRICKLE_FAILED,

@@ -4,7 +4,9 @@
  * A POST follows 307/308 redirects itself (RFC 9725 forbids 301/302 for
  * POST, which libsoup would turn into a GET). Each DELETE holds its own
  * reference to the session, so a session being replaced (or camgate
- * stopping) still ends the old one at the ingest. */
+ * stopping) still ends the old one at the ingest. A PATCH goes to the
+ * session's Location as it is (no redirects), one at a time: the caller
+ * sends the next when the last is answered. */
 #define G_LOG_DOMAIN "camgate-whip"
 
 #include "whip.h"
@@ -27,7 +29,7 @@ struct _CgWhipClient {
   char *token;                  /* NULL: no Authorization */
   char *peer;                   /* "the WHIP endpoint at HOST:PORT" */
   char *ca_file;                /* for messages; NULL: the system store */
-  GCancellable *cancellable;    /* of the POST under way */
+  GCancellable *cancellable;    /* of the POST or PATCH under way */
 };
 
 typedef struct {
@@ -42,6 +44,16 @@ typedef struct {
   gpointer user_data;
 } Post;
 
+typedef struct {
+  CgWhipClient *client;         /* valid unless cancelled */
+  GCancellable *cancellable;
+  SoupMessage *message;
+  char *tls_refused;            /* why the certificate was refused, or NULL */
+  gboolean conditional;         /* sent with If-Match */
+  CgWhipPatchFunc func;
+  gpointer user_data;
+} Patch;
+
 static guint deleting;          /* DELETEs not answered yet */
 
 static void post_send (Post *post);
@@ -53,9 +65,22 @@ cg_whip_answer_free (CgWhipAnswer *answer)
     return;
   g_free (answer->sdp);
   g_free (answer->location);
+  g_free (answer->etag);
   g_clear_pointer (&answer->ice_servers, g_ptr_array_unref);
   g_free (answer->skipped);
   g_free (answer);
+}
+
+/* The words for @status: @reason as the server gave it, else the standard
+ * phrase (libsoup 3.2 lacks 428's: RFC 6585). transfer none */
+static const char *
+status_phrase (guint status, const char *reason)
+{
+  if (reason && *reason && g_strcmp0 (reason, "Unknown Error") != 0)
+    return reason;
+  if (status == 428)
+    return "Precondition Required";
+  return soup_status_get_phrase (status);
 }
 
 char *
@@ -95,7 +120,7 @@ cg_whip_status_message (const char *peer, guint status, const char *reason)
     todo = "check that url is a WHIP endpoint";
   }
   return g_strdup_printf ("%s %s (%u %s): %s", peer, what, status,
-                          reason && *reason ? reason : soup_status_get_phrase (status), todo);
+                          status_phrase (status, reason), todo);
 }
 
 /* ---- POST ------------------------------------------------------------------- */
@@ -137,27 +162,23 @@ post_fail (Post *post, const char *format, ...)
   post_finish (post, NULL, g_steal_pointer (&error));
 }
 
-/* A transport failure: refused, unreachable, timed out, a bad certificate. */
-static void
-post_fail_transport (Post *post, const GError *error)
+/* A transport failure: refused, unreachable, timed out, a bad certificate;
+ * @tls_refused: why the certificate was refused, or NULL. transfer full */
+static GError *
+transport_error (CgWhipClient *c, const char *tls_refused, const GError *error)
 {
-  CgWhipClient *c = post->client;
-  g_autoptr (GError) out = NULL;
-
-  if (post->tls_refused || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
-    out = g_error_new (CG_ERROR, CG_ERROR_TLS, "%s presented a TLS certificate that does not "
-                       "verify (%s): refused, nothing was sent (trusted: %s)", c->peer,
-                       post->tls_refused ? post->tls_refused : error->message,
-                       c->ca_file ? c->ca_file : "the system store");
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    out = g_error_new (CG_ERROR, CG_ERROR_IO, "%s did not answer in time: is it up, and "
-                       "reachable from here?", c->peer);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
-    out = g_error_new (CG_ERROR, CG_ERROR_IO, "%s refused the connection: is the ingest up, "
-                       "and is the url's port right?", c->peer);
-  else
-    out = g_error_new (CG_ERROR, CG_ERROR_IO, "cannot reach %s: %s", c->peer, error->message);
-  post_finish (post, NULL, g_steal_pointer (&out));
+  if (tls_refused || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return g_error_new (CG_ERROR, CG_ERROR_TLS, "%s presented a TLS certificate that does not "
+                        "verify (%s): refused, nothing was sent (trusted: %s)", c->peer,
+                        tls_refused ? tls_refused : error->message,
+                        c->ca_file ? c->ca_file : "the system store");
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_error_new (CG_ERROR, CG_ERROR_IO, "%s did not answer in time: is it up, and "
+                        "reachable from here?", c->peer);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return g_error_new (CG_ERROR, CG_ERROR_IO, "%s refused the connection: is the ingest up, "
+                        "and is the url's port right?", c->peer);
+  return g_error_new (CG_ERROR, CG_ERROR_IO, "cannot reach %s: %s", c->peer, error->message);
 }
 
 /* The session URL from a 201's Location, resolved against the request's URL. */
@@ -196,6 +217,7 @@ post_created (Post *post, GBytes *body)
     return;
   }
   answer->sdp = g_strndup (data, size);
+  answer->etag = g_strdup (soup_message_headers_get_one (headers, "ETag"));
   answer->ice_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_ice_server_free);
   links = soup_message_headers_get_list (headers, "Link");
   if (links)
@@ -237,7 +259,7 @@ on_post_done (GObject *source, GAsyncResult *result, gpointer data)
     return;
   }
   if (!body) {
-    post_fail_transport (post, error);
+    post_finish (post, NULL, transport_error (post->client, post->tls_refused, error));
     return;
   }
   status = soup_message_get_status (post->message);
@@ -257,14 +279,15 @@ on_post_done (GObject *source, GAsyncResult *result, gpointer data)
   }
 }
 
+/* @data: the request's tls_refused */
 static gboolean
 on_accept_certificate (SoupMessage *message, GTlsCertificate *cert, GTlsCertificateFlags errors,
                        gpointer data)
 {
-  Post *post = data;
+  char **tls_refused = data;
 
-  g_free (post->tls_refused);
-  post->tls_refused = cg_tls_describe_errors (errors);
+  g_free (*tls_refused);
+  *tls_refused = cg_tls_describe_errors (errors);
   return FALSE;
 }
 
@@ -295,7 +318,7 @@ post_send (Post *post)
   }
   soup_message_set_request_body_from_bytes (post->message, "application/sdp", post->offer);
   g_signal_connect (post->message, "accept-certificate", G_CALLBACK (on_accept_certificate),
-                    post);
+                    &post->tls_refused);
   soup_session_send_and_read_async (post->client->session, post->message, G_PRIORITY_DEFAULT,
                                     post->cancellable, on_post_done, post);
 }
@@ -324,6 +347,123 @@ cg_whip_client_cancel (CgWhipClient *client)
     return;
   g_cancellable_cancel (client->cancellable);
   g_clear_object (&client->cancellable);
+}
+
+/* ---- PATCH: trickle ICE ------------------------------------------------------ */
+
+static void
+patch_free (Patch *patch)
+{
+  g_clear_object (&patch->cancellable);
+  g_clear_object (&patch->message);
+  g_free (patch->tls_refused);
+  g_free (patch);
+}
+
+/* @error: transfer full */
+static void
+patch_finish (Patch *patch, CgWhipTrickle result, const char *etag, GError *error)
+{
+  if (patch->client->cancellable == patch->cancellable)
+    g_clear_object (&patch->client->cancellable);
+  patch->func (result, etag, error, patch->user_data);
+  g_clear_error (&error);
+  patch_free (patch);
+}
+
+/* What a PATCH's @status means for the session, and what follows. */
+static GError *
+patch_error (CgWhipClient *c, gboolean conditional, guint status, const char *reason)
+{
+  const char *what, *todo = "a new session will be offered";
+
+  if (status == SOUP_STATUS_PRECONDITION_FAILED)
+    what = "refused trickled candidates: the session changed there, its ETag does not match";
+  else if (status == 428 && !conditional)
+    what = "wants trickled candidates with If-Match, and its 201 Created gave no ETag";
+  else if (status == 428)
+    what = "wants trickled candidates with a precondition, and If-Match was not enough";
+  else if (status == SOUP_STATUS_NOT_FOUND)
+    what = "no longer has the session the trickled candidates were for";
+  else if (status >= 500)
+    what = "failed on its side", todo = "a problem of the service; camgate retries";
+  else
+    what = "refused trickled candidates";
+  return g_error_new (CG_ERROR, CG_ERROR_PROTOCOL, "%s %s (%u %s): %s", c->peer, what, status,
+                      status_phrase (status, reason), todo);
+}
+
+static void
+on_patch_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Patch *patch = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result,
+                                                               &error);
+  SoupMessageHeaders *headers;
+  guint status;
+
+  if (g_cancellable_is_cancelled (patch->cancellable)) {
+    patch_free (patch);
+    return;
+  }
+  if (!body) {
+    patch_finish (patch, CG_WHIP_TRICKLE_FAILED, NULL,
+                  transport_error (patch->client, patch->tls_refused, error));
+    return;
+  }
+  status = soup_message_get_status (patch->message);
+  headers = soup_message_get_response_headers (patch->message);
+  if (status == SOUP_STATUS_NO_CONTENT || status == SOUP_STATUS_OK) {
+    /* A 200 may carry the ingest's own candidates in an sdpfrag: they are
+     * ignored, since its SDP answer already holds the ones it gathered
+     * (a WHIP ingest is reachable at fixed addresses, RFC 9725 4.3.1). */
+    patch_finish (patch, CG_WHIP_TRICKLE_TAKEN, soup_message_headers_get_one (headers, "ETag"),
+                  NULL);
+  } else if (status == SOUP_STATUS_METHOD_NOT_ALLOWED || status == SOUP_STATUS_NOT_IMPLEMENTED) {
+    patch_finish (patch, CG_WHIP_TRICKLE_UNSUPPORTED, NULL,
+                  g_error_new (CG_ERROR, CG_ERROR_PROTOCOL, "%s does not take trickled "
+                               "candidates (%u %s): camgate offers every candidate in the POST "
+                               "from now on", patch->client->peer, status,
+                               status_phrase (status,
+                                              soup_message_get_reason_phrase (patch->message))));
+  } else {
+    patch_finish (patch, CG_WHIP_TRICKLE_FAILED, NULL,
+                  patch_error (patch->client, patch->conditional, status,
+                               soup_message_get_reason_phrase (patch->message)));
+  }
+}
+
+void
+cg_whip_client_patch (CgWhipClient *client, const char *location, const char *etag,
+                      const char *sdpfrag, CgWhipPatchFunc func, gpointer user_data)
+{
+  Patch *patch = g_new0 (Patch, 1);
+  g_autoptr (GBytes) body = g_bytes_new (sdpfrag, strlen (sdpfrag));
+
+  cg_whip_client_cancel (client);
+  patch->client = client;
+  patch->cancellable = g_cancellable_new ();
+  patch->func = func;
+  patch->user_data = user_data;
+  patch->message = new_message (client, "PATCH", location);
+  if (!patch->message) {
+    patch_finish (patch, CG_WHIP_TRICKLE_FAILED, NULL,
+                  g_error_new (CG_ERROR, CG_ERROR_PROTOCOL, "%s: the session URL %s cannot be "
+                               "used", client->peer, location));
+    return;
+  }
+  patch->conditional = etag != NULL;
+  if (etag)
+    soup_message_headers_replace (soup_message_get_request_headers (patch->message), "If-Match",
+                                  etag);
+  soup_message_set_request_body_from_bytes (patch->message, "application/trickle-ice-sdpfrag",
+                                            body);
+  g_signal_connect (patch->message, "accept-certificate", G_CALLBACK (on_accept_certificate),
+                    &patch->tls_refused);
+  client->cancellable = g_object_ref (patch->cancellable);
+  soup_session_send_and_read_async (client->session, patch->message, G_PRIORITY_DEFAULT,
+                                    patch->cancellable, on_patch_done, patch);
 }
 
 /* ---- DELETE ----------------------------------------------------------------- */

@@ -1,8 +1,13 @@
 /* One WebRTC session of the WHIP uplink (see whipsession.h).
  *
- * The offer is made once the pipeline plays; ICE gathering runs to its end
- * (or DEFAULT_GATHER_TIMEOUT_S) before it goes out, since this client does
- * not trickle. The session counts as lost when webrtcbin reports the
+ * The offer is made once the pipeline plays. With trickle ICE it goes out
+ * as soon as webrtcbin has set it as its local description, holding the
+ * candidates found by then; later ones are handed on in batches (those
+ * that arrive within DEFAULT_TRICKLE_BATCH_MS of each other), then the end
+ * of gathering. Without, ICE gathering runs to its end (or
+ * DEFAULT_GATHER_TIMEOUT_S) before the offer goes out.
+ *
+ * The session counts as lost when webrtcbin reports the
  * connection failed, when ICE stays disconnected or failed for
  * DEFAULT_DISCONNECT_GRACE_S, or when the ingest sends no RTCP for
  * DEFAULT_RTCP_SILENCE_S: libnice 0.1.21 as webrtcbin 1.22 drives it does no
@@ -22,12 +27,14 @@
 #include "iceserver.h"
 
 #define DEFAULT_GATHER_TIMEOUT_S 10
+#define DEFAULT_TRICKLE_BATCH_MS 20
 #define DEFAULT_DISCONNECT_GRACE_S 5
 #define DEFAULT_RTCP_SILENCE_S 15
 #define HEALTH_INTERVAL_MS 1000
 
 typedef enum {
   EV_OFFER,                     /* create-offer answered */
+  EV_OFFER_SET,                 /* set-local-description answered */
   EV_CANDIDATE,
   EV_GATHERING,
   EV_ICE,
@@ -45,8 +52,12 @@ struct _CgWhipSession {
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
   guint bus_watch;
-  GPtrArray *candidates;        /* element-type utf8: "candidate:..." */
+  GPtrArray *candidates;        /* element-type utf8: "candidate:...": for, then in, the offer */
+  GPtrArray *trickle;           /* element-type utf8: gathered after the offer, not handed on */
+  gboolean gathered;            /* ICE gathering ended */
   gboolean offered;
+  gboolean trickle_ended;       /* the end of gathering was handed on */
+  guint trickle_id;
   gboolean connected;
   GstWebRTCICEConnectionState ice;
   gint64 ice_bad_since;         /* disconnected or failed since; 0: healthy */
@@ -84,6 +95,7 @@ session_unref (gpointer data)
   if (!g_atomic_ref_count_dec (&session->ref))
     return;
   g_ptr_array_unref (session->candidates);
+  g_ptr_array_unref (session->trickle);
   g_free (session->fail_message);
   g_free (session->camera_id);
   g_free (session);
@@ -162,6 +174,12 @@ on_offer_created (GstPromise *promise, gpointer data)
 }
 
 static void
+on_offer_set (GstPromise *promise, gpointer data)
+{
+  post_event (data, EV_OFFER_SET, promise, 0, NULL);
+}
+
+static void
 on_answer_set (GstPromise *promise, gpointer data)
 {
   post_event (data, EV_ANSWER_SET, promise, 0, NULL);
@@ -203,6 +221,21 @@ on_video_taken (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
 /* ---- the offer ------------------------------------------------------------------ */
 
+/* Trickle: @candidates becomes the candidates @sdp holds, webrtcbin's own
+ * included (it writes those it gathered into its local description), so
+ * that none of them is sent again. */
+static void
+take_offered (GPtrArray *candidates, const char *sdp)
+{
+  g_auto (GStrv) lines = g_strsplit (sdp, "\r\n", -1);
+
+  g_ptr_array_set_size (candidates, 0);
+  for (guint i = 0; lines[i]; i++) {
+    if (g_str_has_prefix (lines[i], "a=candidate:"))
+      g_ptr_array_add (candidates, g_strdup (lines[i] + 2));
+  }
+}
+
 static void
 send_offer (CgWhipSession *session, gboolean complete)
 {
@@ -221,6 +254,8 @@ send_offer (CgWhipSession *session, gboolean complete)
   text = gst_sdp_message_as_text (desc->sdp);
   gst_webrtc_session_description_free (desc);
   sdp = cg_whip_sdp_add_candidates (text, session->candidates, complete);
+  if (session->funcs.candidates)
+    take_offered (session->candidates, sdp);
   g_debug ("[%s] WHIP offer:\n%s", session->camera_id, sdp);
   session->funcs.offer (sdp, session->user_data);
 }
@@ -270,6 +305,7 @@ offer_created (CgWhipSession *session, GstPromise *promise)
 {
   const GstStructure *reply = NULL;
   GstWebRTCSessionDescription *offer = NULL;
+  GstPromise *set;
 
   if (!promise_replied (session, promise, "create an offer", &reply))
     return;
@@ -279,10 +315,71 @@ offer_created (CgWhipSession *session, GstPromise *promise)
     session_fail (session, "webrtcbin made no offer");
     return;
   }
-  g_signal_emit_by_name (session->webrtc, "set-local-description", offer, NULL);
+  set = gst_promise_new_with_change_func (on_offer_set, session_ref (session), session_unref);
+  g_signal_emit_by_name (session->webrtc, "set-local-description", offer, set);
+  gst_promise_unref (set);
   gst_webrtc_session_description_free (offer);
-  session->gather_timeout_id = g_timeout_add_seconds (DEFAULT_GATHER_TIMEOUT_S,
-                                                      on_gather_timeout, session);
+  if (!session->funcs.candidates)
+    session->gather_timeout_id = g_timeout_add_seconds (DEFAULT_GATHER_TIMEOUT_S,
+                                                        on_gather_timeout, session);
+}
+
+/* Trickle: the offer goes out now, with the candidates found so far. */
+static void
+offer_set (CgWhipSession *session, GstPromise *promise)
+{
+  const GstStructure *reply = NULL;
+
+  if (promise_replied (session, promise, "set its offer", &reply) && session->funcs.candidates)
+    send_offer (session, session->gathered);
+}
+
+static gboolean
+on_trickle (gpointer data)
+{
+  CgWhipSession *session = data;
+  g_autoptr (GPtrArray) batch = g_steal_pointer (&session->trickle);
+  gboolean complete = session->gathered;
+
+  session->trickle_id = 0;
+  session->trickle = g_ptr_array_new_with_free_func (g_free);
+  session->trickle_ended = complete;
+  session->funcs.candidates (batch, complete, session->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Trickle: hands on what was gathered after the offer, in a moment. */
+static void
+trickle_soon (CgWhipSession *session)
+{
+  if (session->offered && !session->trickle_ended && !session->trickle_id &&
+      (session->trickle->len || session->gathered))
+    session->trickle_id = g_timeout_add (DEFAULT_TRICKLE_BATCH_MS, on_trickle, session);
+}
+
+static void
+candidate_gathered (CgWhipSession *session, const char *candidate)
+{
+  if (!session->offered) {
+    g_ptr_array_add (session->candidates, g_strdup (candidate));
+  } else if (session->funcs.candidates && !session->trickle_ended &&
+             !g_ptr_array_find_with_equal_func (session->candidates, candidate, g_str_equal,
+                                                NULL)) {
+    g_ptr_array_add (session->trickle, g_strdup (candidate));
+    trickle_soon (session);
+  }
+}
+
+static void
+gathering_changed (CgWhipSession *session, GstWebRTCICEGatheringState state)
+{
+  if (state != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  session->gathered = TRUE;
+  if (session->funcs.candidates)
+    trickle_soon (session);
+  else if (session->gather_timeout_id)
+    send_offer (session, TRUE);
 }
 
 /* ---- connection health ----------------------------------------------------------- */
@@ -380,14 +477,16 @@ on_event (gpointer data)
   case EV_OFFER:
     offer_created (session, ev->promise);
     break;
+  case EV_OFFER_SET:
+    offer_set (session, ev->promise);
+    break;
   case EV_CANDIDATE:
     /* max-bundle: every candidate belongs to the first m= section */
-    if (ev->state == 0 && !session->offered)
-      g_ptr_array_add (session->candidates, g_strdup (ev->candidate));
+    if (ev->state == 0)
+      candidate_gathered (session, ev->candidate);
     break;
   case EV_GATHERING:
-    if (ev->state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE && session->gather_timeout_id)
-      send_offer (session, TRUE);
+    gathering_changed (session, ev->state);
     break;
   case EV_ICE:
     ice_changed (session, ev->state);
@@ -592,6 +691,7 @@ cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio 
   session->funcs = *funcs;
   session->user_data = user_data;
   session->candidates = g_ptr_array_new_with_free_func (g_free);
+  session->trickle = g_ptr_array_new_with_free_func (g_free);
   session->pipeline = gst_pipeline_new (NULL);
   if (!(session->webrtc = make_element ("webrtcbin", "gstreamer1.0-plugins-bad and "
                                         "gstreamer1.0-nice", error))) {
@@ -711,6 +811,7 @@ cg_whip_session_free (CgWhipSession *session)
     return;
   session->dead = TRUE;
   g_clear_handle_id (&session->gather_timeout_id, g_source_remove);
+  g_clear_handle_id (&session->trickle_id, g_source_remove);
   g_clear_handle_id (&session->health_id, g_source_remove);
   g_clear_handle_id (&session->fail_id, g_source_remove);
   g_clear_handle_id (&session->bus_watch, g_source_remove);

@@ -1,7 +1,8 @@
 /* One WebRTC session of the WHIP uplink: a pipeline of appsrcs (the
  * camera's RTP packets; AAC through an Opus transcoder) into a webrtcbin
- * (max-bundle, send-only), an offer that carries every ICE candidate, the
- * ingest's answer, and the connection's health. webrtcbin calls back from
+ * (max-bundle, send-only), an offer (at once, with the candidates that
+ * follow trickled; or once it carries every ICE candidate), the ingest's
+ * answer, and the connection's health. webrtcbin calls back from
  * its own threads: everything is handed over to the main loop, where the
  * caller's functions run. */
 #pragma once
@@ -16,7 +17,14 @@ typedef struct _CgWhipSession CgWhipSession;
 /* Each called on the main loop, never from inside a cg_whip_session_*()
  * call; after failed, nothing more is called. */
 typedef struct {
-  void (*offer) (const char *sdp, gpointer user_data);   /* with every candidate gathered */
+  /* With the candidates gathered so far when candidates is set (trickle
+   * ICE), else with every candidate gathered. */
+  void (*offer) (const char *sdp, gpointer user_data);
+  /* NULL: no trickle. Candidates gathered after the offer and not in it
+   * (element-type utf8, "candidate:..."; transfer none), a batch at a
+   * time; @complete once gathering ended (the last call, whose batch may
+   * be empty; none when gathering ended before the offer). */
+  void (*candidates) (GPtrArray *candidates, gboolean complete, gpointer user_data);
   void (*connected) (gpointer user_data);               /* ICE and DTLS are up */
   void (*failed) (const char *message, gpointer user_data);
 } CgWhipSessionFuncs;

@@ -7,7 +7,14 @@
  * created at the ingest) and a fresh one follows after a backoff delay.
  * STUN/TURN servers named by the ingest's Link headers come with its
  * answer, after this session's candidates were gathered: they are used
- * from the next session on, merged with ice_servers. */
+ * from the next session on, merged with ice_servers.
+ *
+ * Trickle ICE (RFC 9725 4.3): the offer goes out at once, and the
+ * candidates gathered after it follow by PATCH to the session's Location,
+ * one PATCH in flight at a time, in order, what gathered meanwhile in the
+ * next. An endpoint that answers a PATCH with 405 or 501 does not trickle:
+ * the session is ended and, at once, a new one offers every candidate in
+ * its POST, as every session of this uplink does from then on. */
 #define G_LOG_DOMAIN "camgate-uplink"
 
 #include "whipuplink.h"
@@ -18,6 +25,7 @@
 #include "sendstate.h"
 #include "uplinkrun.h"
 #include "whip.h"
+#include "whipfrag.h"
 #include "whipsession.h"
 
 #define DEFAULT_HTTP_TIMEOUT_S 15
@@ -32,11 +40,18 @@ struct _CgWhipUplink {
   GPtrArray *config_servers;    /* element-type CgIceServer: ice_servers */
   GPtrArray *link_servers;      /* element-type CgIceServer: from the last answer */
   CgWhipClient *client;
+  gboolean no_trickle;          /* the endpoint answered a PATCH with 405 or 501 */
 
   CgFormat *format;
   gboolean sending[CG_STREAM_N];  /* the streams this session sends */
   CgWhipSession *session;
   char *location;               /* the session at the ingest, once created */
+  char *offer;                  /* trickle: this session's offer, for the sdpfrags */
+  char *etag;                   /* trickle: the session's ETag, or NULL */
+  GPtrArray *to_trickle;        /* element-type utf8: candidates not PATCHed yet */
+  gboolean trickle_end;         /* the end of candidates is to be PATCHed */
+  gboolean patching;            /* a PATCH is under way */
+  guint patches;                /* PATCHes the ingest took, this session */
   gboolean up;
   guint sink_handle;
   guint connect_timeout_id;
@@ -92,6 +107,12 @@ session_stop (CgWhipUplink *uplink)
   if (uplink->location)
     cg_whip_client_delete (uplink->client, uplink->location);
   g_clear_pointer (&uplink->location, g_free);
+  g_clear_pointer (&uplink->offer, g_free);
+  g_clear_pointer (&uplink->etag, g_free);
+  g_ptr_array_set_size (uplink->to_trickle, 0);
+  uplink->trickle_end = FALSE;
+  uplink->patching = FALSE;
+  uplink->patches = 0;
   g_clear_pointer (&uplink->session, cg_whip_session_free);
   cg_send_state_clear (&uplink->send);
 }
@@ -118,6 +139,68 @@ on_connect_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- trickle ICE ------------------------------------------------------------------ */
+
+static void trickle_next (CgWhipUplink *uplink);
+
+static void
+on_patched (CgWhipTrickle result, const char *etag, const GError *error, gpointer data)
+{
+  CgWhipUplink *uplink = data;
+
+  uplink->patching = FALSE;
+  if (result == CG_WHIP_TRICKLE_TAKEN) {
+    uplink->patches++;
+    if (etag) {
+      g_free (uplink->etag);
+      uplink->etag = g_strdup (etag);
+    }
+    trickle_next (uplink);
+  } else if (result == CG_WHIP_TRICKLE_UNSUPPORTED) {
+    /* not a failure of the session: no backoff */
+    g_message ("[%s] %s", uplink->camera_id, error->message);
+    uplink->no_trickle = TRUE;
+    session_stop (uplink);
+    session_start (uplink);
+  } else {
+    session_fail (uplink, error->message);
+  }
+}
+
+/* PATCHes what was gathered since the last PATCH, once the session exists
+ * at the ingest and the last PATCH was answered. */
+static void
+trickle_next (CgWhipUplink *uplink)
+{
+  g_autofree char *frag = NULL;
+
+  if (!uplink->location || uplink->patching || (!uplink->to_trickle->len &&
+                                                !uplink->trickle_end))
+    return;
+  frag = cg_whip_sdpfrag (uplink->offer, uplink->to_trickle, uplink->trickle_end);
+  if (!frag) {
+    session_fail (uplink, "webrtcbin's offer has no ICE credentials or mid: no candidate can "
+                  "be trickled (camgate run -v logs the offer)");
+    return;
+  }
+  g_debug ("[%s] WHIP PATCH:\n%s", uplink->camera_id, frag);
+  g_ptr_array_set_size (uplink->to_trickle, 0);
+  uplink->trickle_end = FALSE;
+  uplink->patching = TRUE;
+  cg_whip_client_patch (uplink->client, uplink->location, uplink->etag, frag, on_patched, uplink);
+}
+
+static void
+on_candidates (GPtrArray *candidates, gboolean complete, gpointer data)
+{
+  CgWhipUplink *uplink = data;
+
+  for (guint i = 0; i < candidates->len; i++)
+    g_ptr_array_add (uplink->to_trickle, g_strdup (g_ptr_array_index (candidates, i)));
+  uplink->trickle_end |= complete;
+  trickle_next (uplink);
+}
+
 /* Keeps the ingest's ICE servers for the next session. */
 static void
 take_link_servers (CgWhipUplink *uplink, CgWhipAnswer *answer)
@@ -142,10 +225,12 @@ on_answer (CgWhipAnswer *answer, const GError *error, gpointer data)
     return;
   }
   uplink->location = g_strdup (answer->location);
+  uplink->etag = g_strdup (answer->etag);
   g_info ("[%s] the ingest created the session %s", uplink->camera_id, answer->location);
   take_link_servers (uplink, answer);
   cg_whip_session_set_answer (uplink->session, answer->sdp);
   cg_whip_answer_free (answer);
+  trickle_next (uplink);
 }
 
 static void
@@ -153,6 +238,8 @@ on_offer (const char *sdp, gpointer data)
 {
   CgWhipUplink *uplink = data;
 
+  if (!uplink->no_trickle)
+    uplink->offer = g_strdup (sdp);
   cg_whip_client_post (uplink->client, sdp, on_answer, uplink);
 }
 
@@ -164,7 +251,12 @@ on_connected (gpointer data)
   g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
   uplink->up = TRUE;
   cg_uplink_run_up (&uplink->run);
-  g_message ("[%s] uplink up: WHIP session %s", uplink->camera_id, uplink->location);
+  if (uplink->no_trickle)
+    g_message ("[%s] uplink up: WHIP session %s (every candidate in the offer: the endpoint "
+               "does not trickle)", uplink->camera_id, uplink->location);
+  else
+    g_message ("[%s] uplink up: WHIP session %s (trickle ICE: %u PATCH(es) taken so far)",
+               uplink->camera_id, uplink->location, uplink->patches);
   for (int i = 0; i < CG_STREAM_N; i++) {
     const CgStreamDesc *desc = uplink->format->streams[i];
     /* a transcoded stream keeps its arrival payload type into the transcoder */
@@ -184,6 +276,13 @@ on_session_failed (const char *message, gpointer data)
 
 static const CgWhipSessionFuncs session_funcs = {
   .offer = on_offer,
+  .connected = on_connected,
+  .failed = on_session_failed,
+};
+
+static const CgWhipSessionFuncs trickle_funcs = {
+  .offer = on_offer,
+  .candidates = on_candidates,
   .connected = on_connected,
   .failed = on_session_failed,
 };
@@ -226,10 +325,12 @@ session_start (CgWhipUplink *uplink)
   if (audio == CG_WHIP_AUDIO_DROP)
     g_info ("[%s] the camera's AAC audio is not sent ([uplink] aac = drop)", uplink->camera_id);
   servers = merged_servers (uplink);
-  g_info ("[%s] uplink: offering a WHIP session (%u ICE server(s))", uplink->camera_id,
-          servers->len);
+  g_info ("[%s] uplink: offering a WHIP session (%u ICE server(s), %s)", uplink->camera_id,
+          servers->len, uplink->no_trickle ? "every candidate in the offer" : "trickle ICE");
   uplink->session = cg_whip_session_new (uplink->camera_id, uplink->format, audio, servers,
-                                         uplink->relay_only, &session_funcs, uplink, &error);
+                                         uplink->relay_only,
+                                         uplink->no_trickle ? &session_funcs : &trickle_funcs,
+                                         uplink, &error);
   if (!uplink->session) {
     session_fail (uplink, error->message);
     return;
@@ -271,6 +372,7 @@ cg_whip_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *
   uplink->aac_to_opus = config->aac_to_opus;
   uplink->config_servers = g_steal_pointer (&servers);
   uplink->link_servers = g_ptr_array_new ();
+  uplink->to_trickle = g_ptr_array_new_with_free_func (g_free);
   uplink->client = cg_whip_client_new (uplink->url, config->token, database, config->ca_file,
                                        DEFAULT_HTTP_TIMEOUT_S);
   uplink->scratch = g_byte_array_new ();
@@ -306,6 +408,7 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
   cg_whip_client_free (uplink->client);
   g_ptr_array_unref (uplink->config_servers);
   g_ptr_array_unref (uplink->link_servers);
+  g_ptr_array_unref (uplink->to_trickle);
   g_byte_array_unref (uplink->scratch);
   g_free (uplink->url);
   g_free (uplink->camera_id);

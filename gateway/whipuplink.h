@@ -2,7 +2,8 @@
  * with the same life cycle and statistics: a webrtcbin per session, fed
  * the camera's own RTP packets from its hub (video never re-encoded; AAC
  * audio transcoded to Opus or dropped), offered to the ingest's WHIP
- * endpoint with every ICE candidate gathered. Each session starts on a
+ * endpoint at once with later ICE candidates trickled (PATCH), or with
+ * every candidate when the endpoint does not trickle. Each session starts on a
  * keyframe (the hub replays its GOP cache); a slow uplink drops frames up
  * to the next keyframe; a failed or lost session is ended (DELETE) and
  * replaced by a fresh one with backoff; a camera reconnect does not cost a

@@ -1,11 +1,13 @@
 /* The pure parts of the WHIP uplink: ICE server URLs (configuration and
  * Link headers, including the malformed ones an ingest may send), the RTP
  * caps and the audio plan a camera's streams get, candidates added to an
- * offer, and the words for each HTTP status. */
+ * offer or trickled in an sdpfrag, and the words for each HTTP status; and
+ * the WHIP client (POST, PATCH, DELETE) against a local HTTP server. */
 #include <string.h>
 
 #include "error.h"
 #include "iceserver.h"
+#include "whipfrag.h"
 #include "whipmedia.h"
 #ifdef CG_WITH_WEBRTC
 #include <libsoup/soup.h>
@@ -255,19 +257,63 @@ test_sdp_candidates (void)
                    "a=end-of-candidates\r\n");
 }
 
+/* webrtcbin's offer: ICE credentials in each m= section */
+#define OFFER "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE video0 audio1\r\n" \
+              "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:Uf1\r\n" \
+              "a=ice-pwd:Pw1\r\na=mid:video0\r\na=sendonly\r\n" \
+              "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=ice-ufrag:Uf1\r\na=ice-pwd:Pw1\r\n" \
+              "a=mid:audio1\r\n"
+#define CAND1 "candidate:1 1 UDP 2015363327 10.0.0.1 50000 typ host"
+#define CAND2 "candidate:2 1 UDP 1679819007 203.0.113.7 50000 typ srflx raddr 10.0.0.1 rport 50000"
+#define FRAG "a=ice-ufrag:Uf1\r\na=ice-pwd:Pw1\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n" \
+             "a=mid:video0\r\na=" CAND1 "\r\na=" CAND2 "\r\n"
+
+static void
+test_sdpfrag (void)
+{
+  g_autoptr (GPtrArray) cands = g_ptr_array_new ();
+  g_autoptr (GPtrArray) none = g_ptr_array_new ();
+  g_autofree char *frag = NULL, *end = NULL, *session_level = NULL;
+  g_autofree char *no_mid = NULL, *no_creds = NULL;
+
+  g_ptr_array_add (cands, CAND1);
+  g_ptr_array_add (cands, CAND2);
+  frag = cg_whip_sdpfrag (OFFER, cands, FALSE);
+  g_assert_cmpstr (frag, ==, FRAG);
+  /* the end of gathering alone */
+  end = cg_whip_sdpfrag (OFFER, none, TRUE);
+  g_assert_cmpstr (end, ==, "a=ice-ufrag:Uf1\r\na=ice-pwd:Pw1\r\n"
+                   "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:video0\r\na=end-of-candidates\r\n");
+  /* credentials at session level, LF line ends */
+  session_level = cg_whip_sdpfrag ("v=0\na=ice-ufrag:S\na=ice-pwd:P\nm=video 9 X 96\na=mid:0\n",
+                                   cands, TRUE);
+  g_assert_cmpstr (session_level, ==, "a=ice-ufrag:S\r\na=ice-pwd:P\r\nm=video 9 X 96\r\n"
+                   "a=mid:0\r\na=" CAND1 "\r\na=" CAND2 "\r\na=end-of-candidates\r\n");
+  /* the mid must be the first section's */
+  no_mid = cg_whip_sdpfrag ("v=0\r\na=ice-ufrag:S\r\na=ice-pwd:P\r\nm=video 9 X 96\r\n"
+                            "m=audio 9 X 0\r\na=mid:1\r\n", cands, FALSE);
+  g_assert_null (no_mid);
+  no_creds = cg_whip_sdpfrag ("v=0\r\nm=video 9 X 96\r\na=mid:0\r\na=ice-ufrag:S\r\n", cands,
+                              FALSE);
+  g_assert_null (no_creds);
+  g_assert_null (cg_whip_sdpfrag ("", cands, FALSE));
+}
+
 #ifdef CG_WITH_WEBRTC
 /* ---- the WHIP client against a local HTTP server ----------------------------- */
 
 #define ANSWER "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
 
-/* What the server answers a POST with; it refuses (400) a POST that is not
- * application/sdp with the bearer token. */
+/* What the server answers a POST or a PATCH with; it refuses (400) a
+ * request without the bearer token, and a POST that is not
+ * application/sdp. A request to /slow is never answered. */
 typedef struct {
   guint status;
   const char *location;         /* NULL: none */
   const char *type;             /* NULL: none */
   const char *body;
   const char *link;             /* NULL: none */
+  const char *etag;             /* NULL: none */
 } Reply;
 
 typedef struct {
@@ -276,7 +322,28 @@ typedef struct {
   GMainLoop *loop;
   CgWhipAnswer *answer;
   GError *error;
+  SoupServerMessage *slow;      /* the request left unanswered */
+  guint timeout_s;              /* the client's; 0: 5 s */
+  /* the last PATCH: what came, and what the client made of the answer */
+  char *patch_type, *patch_if_match, *patch_body;
+  CgWhipTrickle trickle;
+  char *trickle_etag;
 } Ingest;
+
+static void
+take_patch (Ingest *ingest, SoupServerMessage *msg)
+{
+  SoupMessageHeaders *req = soup_server_message_get_request_headers (msg);
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (GBytes) bytes = soup_message_body_flatten (body);
+
+  g_free (ingest->patch_type);
+  g_free (ingest->patch_if_match);
+  g_free (ingest->patch_body);
+  ingest->patch_type = g_strdup (soup_message_headers_get_content_type (req, NULL));
+  ingest->patch_if_match = g_strdup (soup_message_headers_get_one (req, "If-Match"));
+  ingest->patch_body = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
 
 static void
 on_http (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
@@ -297,7 +364,15 @@ on_http (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     soup_server_message_set_status (msg, 200, NULL);
     return;
   }
-  if (g_strcmp0 (soup_message_headers_get_content_type (req, NULL), "application/sdp") != 0) {
+  if (g_str_equal (path, "/slow")) {
+    ingest->slow = g_object_ref (msg);
+    soup_server_message_pause (msg);
+    return;
+  }
+  if (g_str_equal (method, "PATCH")) {
+    take_patch (ingest, msg);
+  } else if (g_strcmp0 (soup_message_headers_get_content_type (req, NULL),
+                        "application/sdp") != 0) {
     soup_server_message_set_status (msg, 400, "not sdp");
     return;
   }
@@ -312,6 +387,8 @@ on_http (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTabl
     soup_message_headers_replace (resp, "Location", r->location);
   if (r->link)
     soup_message_headers_append (resp, "Link", r->link);
+  if (r->etag)
+    soup_message_headers_replace (resp, "ETag", r->etag);
   soup_server_message_set_status (msg, r->status, NULL);
   if (r->body)
     soup_server_message_set_response (msg, r->type, SOUP_MEMORY_STATIC, r->body,
@@ -328,11 +405,22 @@ on_answer (CgWhipAnswer *answer, const GError *error, gpointer data)
   g_main_loop_quit (ingest->loop);
 }
 
+/* Answers the request left unanswered, once the client gave up on it. */
+static void
+answer_slow (Ingest *ingest)
+{
+  g_assert_nonnull (ingest->slow);
+  soup_server_message_set_status (ingest->slow, 503, NULL);
+  soup_server_message_unpause (ingest->slow);
+  g_clear_object (&ingest->slow);
+}
+
 /* POSTs an offer to @url; the answer or the error lands in @ingest. */
 static void
 post (Ingest *ingest, const char *url)
 {
-  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL, 5);
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL,
+                                             ingest->timeout_s ? ingest->timeout_s : 5);
 
   g_clear_pointer (&ingest->answer, cg_whip_answer_free);
   g_clear_error (&ingest->error);
@@ -352,32 +440,44 @@ expect_error (Ingest *ingest, const char *url, const Reply *reply, const char *s
     g_error ("%u: \"%s\" does not say \"%s\"", reply->status, ingest->error->message, says);
 }
 
-static void
-test_client (void)
+/* @server answers as @ingest says, on a port of 127.0.0.1 it returns. */
+static guint
+serve (SoupServer *server, Ingest *ingest)
 {
-  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
   g_autoptr (GError) error = NULL;
-  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
-  g_autofree char *url = NULL, *moved = NULL, *closed = NULL;
-  g_autofree char *location = NULL;
   GSList *uris;
   guint port;
 
-  soup_server_add_handler (server, NULL, on_http, &ingest, NULL);
+  soup_server_add_handler (server, NULL, on_http, ingest, NULL);
   g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
   uris = soup_server_get_uris (server);
   port = g_uri_get_port (uris->data);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  return port;
+}
+
+static void
+test_client (void)
+{
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
+  g_autofree char *url = NULL, *moved = NULL, *closed = NULL;
+  g_autofree char *location = NULL;
+  guint port;
+
+  port = serve (server, &ingest);
   url = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1", port);
 
   /* a session: the answer, its Location resolved, the Link ice-servers */
   ingest.reply = (Reply) { 201, "/whip/cam1/sessions/1", "application/sdp", ANSWER,
                            "<stun:stun.example.net>; rel=\"ice-server\", "
                            "<turn:turn.example.net?transport=tcp>; rel=\"ice-server\"; "
-                           "username=\"u\"; credential=\"p\", <x:y>; rel=\"ice-server\"" };
+                           "username=\"u\"; credential=\"p\", <x:y>; rel=\"ice-server\"",
+                           "\"e1\"" };
   post (&ingest, url);
   g_assert_no_error (ingest.error);
   g_assert_cmpstr (ingest.answer->sdp, ==, ANSWER);
+  g_assert_cmpstr (ingest.answer->etag, ==, "\"e1\"");
   location = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1/sessions/1", port);
   g_assert_cmpstr (ingest.answer->location, ==, location);
   g_assert_cmpuint (ingest.answer->ice_servers->len, ==, 2);
@@ -391,6 +491,7 @@ test_client (void)
   g_free (location);
   location = g_strdup_printf ("http://127.0.0.1:%u/sessions/9", port);
   g_assert_cmpstr (ingest.answer->location, ==, location);
+  g_assert_null (ingest.answer->etag);
 
   /* what goes wrong, in words */
   expect_error (&ingest, url, &(Reply) { 401, NULL, "text/plain", "no", NULL },
@@ -399,9 +500,23 @@ test_client (void)
                             "check [uplink] token"));
   expect_error (&ingest, url, &(Reply) { 404, NULL, NULL, NULL, NULL }, "has no such endpoint");
   expect_error (&ingest, url, &(Reply) { 409, NULL, NULL, NULL, NULL }, "already has a publisher");
+  expect_error (&ingest, url, &(Reply) { 412, NULL, NULL, NULL, NULL },
+                "refused a conditional request (412 Precondition Failed): a new session");
   expect_error (&ingest, url, &(Reply) { 422, NULL, NULL, NULL, NULL }, "cannot use the offer");
+  expect_error (&ingest, url, &(Reply) { 428, NULL, NULL, NULL, NULL },
+                "wants a conditional request (428 Precondition Required): a new session");
   expect_error (&ingest, url, &(Reply) { 503, NULL, NULL, NULL, NULL },
                 "failed on its side (503 Service Unavailable)");
+  expect_error (&ingest, url, &(Reply) { 500, NULL, NULL, NULL, NULL },
+                "failed on its side (500 Internal Server Error): a problem of the service");
+  {
+    g_autofree char *slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
+    ingest.timeout_s = 1;
+    expect_error (&ingest, slow, &(Reply) { 201, NULL, NULL, NULL, NULL },
+                  "did not answer in time: is it up");
+    ingest.timeout_s = 0;
+    answer_slow (&ingest);
+  }
   expect_error (&ingest, url, &(Reply) { 302, moved, NULL, NULL, NULL },
                 "redirects with 302, which WHIP forbids");
   expect_error (&ingest, url, &(Reply) { 307, NULL, NULL, NULL, NULL }, "redirects without a Location");
@@ -432,6 +547,120 @@ test_client (void)
 
   g_clear_pointer (&ingest.answer, cg_whip_answer_free);
   g_clear_error (&ingest.error);
+  g_main_loop_unref (ingest.loop);
+}
+
+static void
+on_patched (CgWhipTrickle result, const char *etag, const GError *error, gpointer data)
+{
+  Ingest *ingest = data;
+
+  ingest->trickle = result;
+  g_free (ingest->trickle_etag);
+  ingest->trickle_etag = g_strdup (etag);
+  ingest->error = error ? g_error_copy (error) : NULL;
+  g_main_loop_quit (ingest->loop);
+}
+
+/* PATCHes FRAG to @url with @etag, answered with @reply. */
+static void
+patch (Ingest *ingest, const char *url, const char *etag, const Reply *reply)
+{
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL,
+                                             ingest->timeout_s ? ingest->timeout_s : 5);
+
+  g_clear_error (&ingest->error);
+  ingest->reply = *reply;
+  cg_whip_client_patch (client, url, etag, FRAG, on_patched, ingest);
+  g_main_loop_run (ingest->loop);
+  cg_whip_client_free (client);
+}
+
+static void
+expect_patch_error (Ingest *ingest, const char *url, guint status, CgWhipTrickle result,
+                    const char *says)
+{
+  patch (ingest, url, "\"e1\"", &(Reply) { status });
+  g_assert_cmpint (ingest->trickle, ==, result);
+  g_assert_nonnull (ingest->error);
+  if (!strstr (ingest->error->message, says))
+    g_error ("%u: \"%s\" does not say \"%s\"", status, ingest->error->message, says);
+  g_assert_true (g_str_has_prefix (ingest->error->message, "the WHIP endpoint at 127.0.0.1:"));
+}
+
+static void
+test_trickle (void)
+{
+  static const struct { guint status; CgWhipTrickle result; const char *says; } answers[] = {
+    { 405, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (405 Method Not "
+      "Allowed): camgate offers every candidate in the POST" },
+    { 501, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (501 Not Implemented)" },
+    { 412, CG_WHIP_TRICKLE_FAILED, "its ETag does not match (412 Precondition Failed): a new "
+      "session will be offered" },
+    { 428, CG_WHIP_TRICKLE_FAILED, "If-Match was not enough (428 Precondition Required): a new "
+      "session" },
+    { 404, CG_WHIP_TRICKLE_FAILED, "no longer has the session the trickled candidates were for "
+      "(404 Not Found)" },
+    { 503, CG_WHIP_TRICKLE_FAILED, "failed on its side (503 Service Unavailable): a problem of "
+      "the service" },
+    { 403, CG_WHIP_TRICKLE_FAILED, "refused trickled candidates (403 Forbidden)" },
+  };
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
+  g_autofree char *url = NULL, *slow = NULL;
+  guint port;
+
+  port = serve (server, &ingest);
+  url = g_strdup_printf ("http://127.0.0.1:%u/whip/cam1/sessions/1", port);
+
+  /* taken: the sdpfrag as it is, with If-Match and the token */
+  patch (&ingest, url, "\"e1\"", &(Reply) { 204 });
+  g_assert_no_error (ingest.error);
+  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_TAKEN);
+  g_assert_cmpstr (ingest.patch_type, ==, "application/trickle-ice-sdpfrag");
+  g_assert_cmpstr (ingest.patch_if_match, ==, "\"e1\"");
+  g_assert_cmpstr (ingest.patch_body, ==, FRAG);
+  g_assert_null (ingest.trickle_etag);
+  /* a 200 with a new ETag (its body, the ingest's candidates, is ignored) */
+  patch (&ingest, url, "\"e1\"", &(Reply) { 200, NULL, "application/trickle-ice-sdpfrag",
+                                             "a=end-of-candidates\r\n", NULL, "\"e2\"" });
+  g_assert_no_error (ingest.error);
+  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_TAKEN);
+  g_assert_cmpstr (ingest.trickle_etag, ==, "\"e2\"");
+  /* no ETag from the 201: no If-Match */
+  patch (&ingest, url, NULL, &(Reply) { 204 });
+  g_assert_null (ingest.patch_if_match);
+
+  /* 405, 501: an endpoint that does not trickle, the caller falls back to a
+   * complete offer; the others end the session, in words */
+  for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
+    expect_patch_error (&ingest, url, answers[i].status, answers[i].result, answers[i].says);
+  patch (&ingest, url, NULL, &(Reply) { 428 });
+  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_FAILED);
+  g_assert_nonnull (strstr (ingest.error->message, "wants trickled candidates with If-Match, and "
+                            "its 201 Created gave no ETag (428 Precondition Required): a new "
+                            "session will be offered"));
+  slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
+  ingest.timeout_s = 1;
+  expect_patch_error (&ingest, slow, 204, CG_WHIP_TRICKLE_FAILED,
+                      "did not answer in time: is it up");
+  answer_slow (&ingest);
+
+  /* a PATCH cancelled (the session ends first): not called back */
+  {
+    CgWhipClient *client = cg_whip_client_new (slow, "t0k", NULL, NULL, 5);
+    cg_whip_client_patch (client, slow, NULL, FRAG, NULL, NULL);
+    while (!ingest.slow)
+      g_main_context_iteration (NULL, TRUE);
+    cg_whip_client_free (client);
+    answer_slow (&ingest);
+  }
+
+  g_clear_error (&ingest.error);
+  g_free (ingest.patch_type);
+  g_free (ingest.patch_if_match);
+  g_free (ingest.patch_body);
+  g_free (ingest.trickle_etag);
   g_main_loop_unref (ingest.loop);
 }
 
@@ -473,9 +702,11 @@ main (int argc, char **argv)
   g_test_add_func ("/whip/caps", test_caps);
   g_test_add_func ("/whip/plan", test_plan);
   g_test_add_func ("/whip/sdp-candidates", test_sdp_candidates);
+  g_test_add_func ("/whip/sdpfrag", test_sdpfrag);
 #ifdef CG_WITH_WEBRTC
   g_test_add_func ("/whip/status-messages", test_status_messages);
   g_test_add_func ("/whip/client", test_client);
+  g_test_add_func ("/whip/trickle", test_trickle);
 #endif
   return g_test_run ();
 }

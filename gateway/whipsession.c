@@ -323,6 +323,22 @@ candidate_address (const GstStructure *candidate)
                           address ? address : "?", port);
 }
 
+/* How a relay candidate reaches its TURN server. webrtcbin 1.22 reports
+ * relay-protocol "none" with libnice, whose candidate priority tells it:
+ * the type preference (the top 8 bits) of a relay over UDP is 30, over
+ * TCP (or TLS) 20. */
+static const char *
+relay_transport (const GstStructure *candidate)
+{
+  const char *relay = gst_structure_get_string (candidate, "relay-protocol");
+  guint priority = 0;
+
+  if (relay && g_strcmp0 (relay, "none") != 0)
+    return relay;
+  gst_structure_get_uint (candidate, "priority", &priority);
+  return priority >> 24 == 30 ? "udp" : "tcp";
+}
+
 static gboolean
 take_pair (GQuark field, const GValue *value, gpointer data)
 {
@@ -330,7 +346,6 @@ take_pair (GQuark field, const GValue *value, gpointer data)
   CgUplinkPath *path = search->path;
   const GstStructure *pair, *local, *remote;
   GstWebRTCStatsType type;
-  const char *relay;
 
   if (!GST_VALUE_HOLDS_STRUCTURE (value))
     return TRUE;
@@ -344,10 +359,8 @@ take_pair (GQuark field, const GValue *value, gpointer data)
     return TRUE;
   cg_uplink_path_clear (path);
   path->local = g_strdup (gst_structure_get_string (local, "candidate-type"));
-  /* a relay's first hop is the TURN server, over relay-protocol */
-  relay = gst_structure_get_string (local, "relay-protocol");
-  path->transport = g_strdup (relay && g_str_equal (path->local, "relay")
-                              ? relay : gst_structure_get_string (local, "protocol"));
+  path->transport = g_strdup (g_str_equal (path->local, "relay") ? relay_transport (local)
+                              : gst_structure_get_string (local, "protocol"));
   path->local_address = candidate_address (local);
   path->remote_address = candidate_address (remote);
   return FALSE;

@@ -66,7 +66,8 @@ table inet $TABLE {
 EOF
 }
 dropped_packets() {
-  in_ns gw nft list table inet "$TABLE" | awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+  in_ns gw nft list table inet "$TABLE" |
+    awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
 }
 
 # use_ice SERVERS POLICY: camgate reloads with these ice_servers.
@@ -76,7 +77,7 @@ use_ice() {
   kill -HUP "${CG_PID[camgate]}"
 }
 
-# media_through WHAT PATH: the uplink comes up on PATH and 3 s more of video
+# media_through WHAT PATH: the uplink comes up on PATH and 4 s more of video
 # reach the ingest; the session's recording is kept in FILES.
 FILES=()
 media_through() {
@@ -84,7 +85,7 @@ media_through() {
   frames=$(ingest_stat /whip/cam1 frames)
   wait_for "uplink cam1 up ($what)" 60 uplink_is cam1 up
   wait_for "the path $path ($what)" 10 path_is cam1 "$path"
-  wait_for "3 s of video at the ingest ($what)" 30 ingest_ge /whip/cam1 frames $((frames + 3 * FPS))
+  wait_for "4 s of video at the ingest ($what)" 30 ingest_ge /whip/cam1 frames $((frames + 4 * FPS))
   note "$what: path $(cg_status | jq -c '.uplinks[0].path')"
   FILES+=("$(ingest_files cam1 | tail -n 1)")
 }

@@ -125,6 +125,8 @@ wait_for "tcpdump to listen" 10 capturing
 use_ice "$TURNS" relay
 wait_for "uplink cam1 to start a new session" 20 uplink_is_not cam1 up
 media_through "only TCP 443, TURN over TLS" relay/tls
+"$CAMGATE" status -c "$CG_CONF" | grep -Eq '^cam1 +whip +up .* relay/tls ' ||
+  fail "camgate status does not show the path relay/tls: $("$CAMGATE" status -c "$CG_CONF")"
 sleep 1
 cg_stop capture TERM 5
 check_tls_capture "$CG_WORK/443.pcap" 1

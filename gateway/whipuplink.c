@@ -294,7 +294,6 @@ resolve_next (CgWhipUplink *uplink)
 {
   while (uplink->resolve_at < uplink->servers->len) {
     CgIceServer *server = g_ptr_array_index (uplink->servers, uplink->resolve_at);
-    g_autofree char *shown = cg_ice_server_describe (server);
 
     if (server->scheme == CG_ICE_TURNS) {
       g_autoptr (GResolver) resolver = g_resolver_get_default ();
@@ -303,6 +302,7 @@ resolve_next (CgWhipUplink *uplink)
       return FALSE;
     }
     if (is_turn_tcp (server) && uplink->relays) {
+      g_autofree char *shown = cg_ice_server_describe (server);
       g_info ("[%s] %s left out: TURN/TCP goes through the TURN-over-TLS proxy, which "
               "speaks TLS only", uplink->camera_id, shown);
       g_ptr_array_remove_index (uplink->servers, uplink->resolve_at);

@@ -13,7 +13,9 @@
 # TURN over TCP and TLS: with "all", libnice 0.1.21 pairs no relay
 # candidate it reached over TCP, and ICE fails.
 #  d. A TURN certificate that does not verify against ca_file: refused, and
-#     last_error names the TURN server and the certificate.
+#     last_error names the TURN server and the certificate. The ingest's
+#     answers name a plain TURN/TCP server (a Link header): beside turns:
+#     it is left out, so it never reaches the TLS-only proxy.
 # The ingest's ICE candidates are reachable from coturn's relay (the same
 # host) but, in b-d, not directly from the gateway. ffprobe checks each
 # case's recording at the end.
@@ -91,7 +93,8 @@ media_through() {
 }
 
 start_camera 1 --fps $FPS --gop $FPS
-start_whip_ingest
+start_whip_ingest --link "<turn:$CG_INGEST_ADDR:3478?transport=tcp>; rel=\"ice-server\"; \
+username=\"$TURN_USER\"; credential=\"$TURN_PASS\"; credential-type=\"password\""
 start_turn "$CG_SERVER_CERT"
 TURN_UDP="turn://$TURN_USER:$TURN_PASS@$CG_INGEST_ADDR:3478?transport=udp"
 TURN_TCP="turn://$TURN_USER:$TURN_PASS@$CG_INGEST_ADDR:3478?transport=tcp"
@@ -145,6 +148,10 @@ wait_for "the uplink to refuse the TURN server's certificate" 90 \
   uplink_error_mentions cam1 "TURN server $CG_INGEST_ADDR .*certificate that does not verify"
 note "wrong TURN certificate: $(uplink_field cam1 last_error)"
 uplink_is_not cam1 up || fail "the uplink is up through a TURN server it cannot trust"
+grep -q "turn:$CG_INGEST_ADDR:3478?transport=tcp left out" "$CG_WORK/camgate.log" ||
+  fail "the ingest's plain TURN/TCP server was not left out beside turns:"
+! grep -q "refused a CONNECT to $CG_INGEST_ADDR:3478" "$CG_WORK/camgate.log" ||
+  fail "a plain TURN/TCP server reached the TLS proxy"
 
 stop_camgate
 in_ns gw nft delete table inet "$TABLE"

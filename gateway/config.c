@@ -341,6 +341,7 @@ static void
 parse_ice_servers (Parser *p, const CgKeyFileEntry *e, CgUplinkConfig *u)
 {
   g_auto (GStrv) servers = cg_keyfile_split_list (cg_keyfile_value (e));
+  guint turns = 0, turn_tcp = 0;
 
   for (guint i = 0; servers[i]; i++) {
     g_autoptr (GError) error = NULL;
@@ -348,11 +349,17 @@ parse_ice_servers (Parser *p, const CgKeyFileEntry *e, CgUplinkConfig *u)
 
     if (!server)
       cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u %s", i + 1, error->message);
-    else if (server->scheme == CG_ICE_TURNS && u->kind == CG_UPLINK_WHIP)
-      cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u is turns: (TURN over TLS), which "
-                       "is not part of this build yet (libnice would send it as plain TCP); "
-                       "use turn:HOST:PORT?transport=tcp meanwhile", i + 1);
+    else if (server->scheme == CG_ICE_TURNS)
+      turns = i + 1;
+    else if (server->scheme == CG_ICE_TURN && g_strcmp0 (server->transport, "tcp") == 0)
+      turn_tcp = i + 1;
   }
+  /* libnice sends every TURN/TCP connection through the one proxy that
+   * carries turns: servers, and that proxy speaks TLS only */
+  if (turns && turn_tcp && u->kind == CG_UPLINK_WHIP)
+    cg_keyfile_fail (p->kf, e->line, "ice_servers: entry %u (turn: over TCP) cannot go with "
+                     "entry %u (turns:): with TURN over TLS every TURN/TCP connection is TLS; "
+                     "write that server as turns: too, or drop one of them", turn_tcp, turns);
   if (u->kind == CG_UPLINK_WHIP) {
     g_strfreev (u->ice_servers);
     u->ice_servers = g_steal_pointer (&servers);

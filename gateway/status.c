@@ -33,6 +33,23 @@ build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
   json_builder_end_object (b);
 }
 
+/* "path": the selected ICE candidate pair, null while there is none. */
+static void
+build_path (JsonBuilder *b, const CgUplinkPath *path)
+{
+  json_builder_set_member_name (b, "path");
+  if (!path->local) {
+    json_builder_add_null_value (b);
+    return;
+  }
+  json_builder_begin_object (b);
+  cg_json_add_string_or_null (b, "local", path->local);
+  cg_json_add_string_or_null (b, "transport", path->transport);
+  cg_json_add_string_or_null (b, "local_address", path->local_address);
+  cg_json_add_string_or_null (b, "remote_address", path->remote_address);
+  json_builder_end_object (b);
+}
+
 static void
 build_uplink (JsonBuilder *b, const CgConfig *config, CgCamera *camera, const CgUplinkStats *u)
 {
@@ -45,6 +62,8 @@ build_uplink (JsonBuilder *b, const CgConfig *config, CgCamera *camera, const Cg
   cg_json_add_int (b, "spooled_frames", 0);   /* no spool in this build: nothing is spooled */
   cg_json_add_int (b, "sessions", u->sessions);
   cg_json_add_string_or_null (b, "last_error", u->last_error);
+  if (config->uplink.kind == CG_UPLINK_WHIP)
+    build_path (b, &u->path);
   json_builder_end_object (b);
 }
 
@@ -127,20 +146,43 @@ format_cameras (GString *out, JsonArray *cameras)
   }
 }
 
+/* "relay/tls" for a WHIP uplink's path, "-" for none. transfer full */
+static char *
+uplink_path (JsonObject *u)
+{
+  JsonNode *n = json_object_get_member (u, "path");
+  JsonObject *p;
+
+  if (!n || !JSON_NODE_HOLDS_OBJECT (n))
+    return g_strdup ("-");
+  p = json_node_get_object (n);
+  return g_strdup_printf ("%s/%s", str_or (p, "local", "?"), str_or (p, "transport", "?"));
+}
+
 static void
 format_uplinks (GString *out, JsonArray *uplinks)
 {
-  g_string_append_printf (out, "\n%-20s %-6s %-10s %10s %10s %8s  %s\n", "UPLINK", "KIND",
-                          "STATE", "FRAMES", "DROPPED", "SESSIONS", "LAST ERROR");
+  g_string_append_printf (out, "\n%-20s %-6s %-10s %10s %10s %8s %-10s %s\n", "UPLINK",
+                          "KIND", "STATE", "FRAMES", "DROPPED", "SESSIONS", "PATH",
+                          "LAST ERROR");
   for (guint i = 0; i < json_array_get_length (uplinks); i++) {
     JsonObject *u = json_array_get_object_element (uplinks, i);
+    g_autofree char *path = uplink_path (u);
 
     g_string_append_printf (out, "%-20s %-6s %-10s %10" G_GINT64_FORMAT " %10" G_GINT64_FORMAT
-                            " %8" G_GINT64_FORMAT "  %s\n",
+                            " %8" G_GINT64_FORMAT " %-10s %s\n",
                             str_or (u, "camera", "?"), str_or (u, "kind", "?"),
                             str_or (u, "state", "?"), int_or (u, "frames_out"),
-                            int_or (u, "frames_dropped"), int_or (u, "sessions"),
+                            int_or (u, "frames_dropped"), int_or (u, "sessions"), path,
                             str_or (u, "last_error", ""));
+    if (json_object_has_member (u, "path") &&
+        JSON_NODE_HOLDS_OBJECT (json_object_get_member (u, "path"))) {
+      JsonObject *p = json_object_get_object_member (u, "path");
+      g_string_append_printf (out, "%-20s path: %s %s from %s to %s\n", "",
+                              str_or (p, "local", "?"), str_or (p, "transport", "?"),
+                              str_or (p, "local_address", "?"),
+                              str_or (p, "remote_address", "?"));
+    }
   }
 }
 

@@ -189,11 +189,13 @@ on_server_connected (GObject *object, GAsyncResult *result, gpointer data)
   t->sfd = g_socket_get_fd (g_socket_connection_get_socket (server));
   t->ssl = SSL_new (t->proxy->ctx);
   SSL_set_fd (t->ssl, t->sfd);
-  SSL_set_tlsext_host_name (t->ssl, t->name);
-  if (g_hostname_is_ip_address (t->name))
+  /* SNI names a host, never an address (RFC 6066 section 3) */
+  if (g_hostname_is_ip_address (t->name)) {
     X509_VERIFY_PARAM_set1_ip_asc (SSL_get0_param (t->ssl), t->name);
-  else
+  } else {
+    SSL_set_tlsext_host_name (t->ssl, t->name);
     SSL_set1_host (t->ssl, t->name);
+  }
   SSL_set_alpn_protos (t->ssl, alpn_stun_turn, sizeof alpn_stun_turn - 1);
   t->state = TUNNEL_HANDSHAKE;
   t->stag = g_source_add_unix_fd ((GSource *) t, t->sfd, G_IO_OUT);

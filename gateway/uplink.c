@@ -388,9 +388,28 @@ cg_uplink_free (CgUplink *uplink)
 }
 
 void
+cg_uplink_path_clear (CgUplinkPath *path)
+{
+  g_clear_pointer (&path->local, g_free);
+  g_clear_pointer (&path->transport, g_free);
+  g_clear_pointer (&path->local_address, g_free);
+  g_clear_pointer (&path->remote_address, g_free);
+}
+
+void
+cg_uplink_path_copy (const CgUplinkPath *from, CgUplinkPath *to)
+{
+  to->local = g_strdup (from->local);
+  to->transport = g_strdup (from->transport);
+  to->local_address = g_strdup (from->local_address);
+  to->remote_address = g_strdup (from->remote_address);
+}
+
+void
 cg_uplink_stats_clear (CgUplinkStats *stats)
 {
   g_clear_pointer (&stats->last_error, g_free);
+  cg_uplink_path_clear (&stats->path);
 }
 
 void

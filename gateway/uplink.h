@@ -17,12 +17,24 @@ typedef enum {
   CG_UPLINK_DOWN,
 } CgUplinkState;
 
+/* The ICE candidate pair a WHIP session sends through. */
+typedef struct {
+  char *local;              /* "host", "srflx", "prflx", "relay"; NULL: none selected yet */
+  char *transport;          /* to the first hop: "udp", "tcp", or "tls" (TURN over TLS) */
+  char *local_address;      /* "ADDRESS:PORT": for a relay, the address on the TURN server */
+  char *remote_address;     /* "ADDRESS:PORT" of the ingest's candidate */
+} CgUplinkPath;
+
+void cg_uplink_path_clear (CgUplinkPath *path);
+void cg_uplink_path_copy (const CgUplinkPath *from, CgUplinkPath *to);
+
 typedef struct {
   CgUplinkState state;
   guint64 frames_out;       /* video frames handed to the session */
   guint64 frames_dropped;   /* video frames dropped because the uplink was slow */
   guint sessions;           /* sessions that reached RECORD */
   char *last_error;         /* NULL if none */
+  CgUplinkPath path;        /* WHIP: the selected candidate pair while up */
 } CgUplinkStats;
 
 void cg_uplink_stats_clear (CgUplinkStats *stats);

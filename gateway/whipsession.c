@@ -40,6 +40,7 @@ typedef enum {
   EV_ICE,
   EV_CONNECTION,
   EV_ANSWER_SET,                /* set-remote-description answered */
+  EV_STATS,                     /* get-stats answered */
 } EventKind;
 
 struct _CgWhipSession {
@@ -68,6 +69,8 @@ struct _CgWhipSession {
   guint health_id;
   guint fail_id;
   char *fail_message;
+  gboolean stats_pending;       /* a get-stats is on its way */
+  CgUplinkPath path;            /* the selected candidate pair, from get-stats */
   guint64 pushed;               /* video packets */
   gsize taken;                  /* atomic: video packets out of the appsrc */
 };
@@ -96,6 +99,7 @@ session_unref (gpointer data)
     return;
   g_ptr_array_unref (session->candidates);
   g_ptr_array_unref (session->trickle);
+  cg_uplink_path_clear (&session->path);
   g_free (session->fail_message);
   g_free (session->camera_id);
   g_free (session);
@@ -183,6 +187,12 @@ static void
 on_answer_set (GstPromise *promise, gpointer data)
 {
   post_event (data, EV_ANSWER_SET, promise, 0, NULL);
+}
+
+static void
+on_stats (GstPromise *promise, gpointer data)
+{
+  post_event (data, EV_STATS, promise, 0, NULL);
 }
 
 static void
@@ -382,6 +392,103 @@ gathering_changed (CgWhipSession *session, GstWebRTCICEGatheringState state)
     send_offer (session, TRUE);
 }
 
+/* ---- the selected candidate pair --------------------------------------------------- */
+
+typedef struct {
+  const GstStructure *reply;    /* get-stats' answer */
+  CgUplinkPath *path;
+} PairSearch;
+
+/* The stats @id in @reply; NULL if absent. */
+static const GstStructure *
+stats_entry (const GstStructure *reply, const char *id)
+{
+  const GValue *v = id ? gst_structure_get_value (reply, id) : NULL;
+
+  return v && GST_VALUE_HOLDS_STRUCTURE (v) ? gst_value_get_structure (v) : NULL;
+}
+
+/* "ADDRESS:PORT" of a candidate's stats. transfer full */
+static char *
+candidate_address (const GstStructure *candidate)
+{
+  const char *address = gst_structure_get_string (candidate, "address");
+  guint port = 0;
+
+  gst_structure_get_uint (candidate, "port", &port);
+  return g_strdup_printf (address && strchr (address, ':') ? "[%s]:%u" : "%s:%u",
+                          address ? address : "?", port);
+}
+
+/* How a relay candidate reaches its TURN server. webrtcbin 1.22 reports
+ * relay-protocol "none" with libnice, whose candidate priority tells it:
+ * the type preference (the top 8 bits) of a relay over UDP is 30, over
+ * TCP (or TLS) 20. */
+static const char *
+relay_transport (const GstStructure *candidate)
+{
+  const char *relay = gst_structure_get_string (candidate, "relay-protocol");
+  guint priority = 0;
+
+  if (relay && g_strcmp0 (relay, "none") != 0)
+    return relay;
+  gst_structure_get_uint (candidate, "priority", &priority);
+  return priority >> 24 == 30 ? "udp" : "tcp";
+}
+
+static gboolean
+take_pair (GQuark field, const GValue *value, gpointer data)
+{
+  PairSearch *search = data;
+  CgUplinkPath *path = search->path;
+  const GstStructure *pair, *local, *remote;
+  GstWebRTCStatsType type;
+
+  if (!GST_VALUE_HOLDS_STRUCTURE (value))
+    return TRUE;
+  pair = gst_value_get_structure (value);
+  if (!gst_structure_get (pair, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL) ||
+      type != GST_WEBRTC_STATS_CANDIDATE_PAIR)
+    return TRUE;
+  local = stats_entry (search->reply, gst_structure_get_string (pair, "local-candidate-id"));
+  remote = stats_entry (search->reply, gst_structure_get_string (pair, "remote-candidate-id"));
+  if (!local || !remote || !gst_structure_get_string (local, "candidate-type"))
+    return TRUE;
+  cg_uplink_path_clear (path);
+  path->local = g_strdup (gst_structure_get_string (local, "candidate-type"));
+  path->transport = g_strdup (g_str_equal (path->local, "relay") ? relay_transport (local)
+                              : gst_structure_get_string (local, "protocol"));
+  path->local_address = candidate_address (local);
+  path->remote_address = candidate_address (remote);
+  return FALSE;
+}
+
+static void
+stats_received (CgWhipSession *session, GstPromise *promise)
+{
+  PairSearch search = { NULL, &session->path };
+
+  session->stats_pending = FALSE;
+  if (gst_promise_wait (promise) != GST_PROMISE_RESULT_REPLIED ||
+      !(search.reply = gst_promise_get_reply (promise)))
+    return;
+  gst_structure_foreach (search.reply, take_pair, &search);
+}
+
+/* Asks webrtcbin for its stats; the answer comes back as EV_STATS. */
+static void
+request_stats (CgWhipSession *session)
+{
+  GstPromise *promise;
+
+  if (session->stats_pending)
+    return;
+  session->stats_pending = TRUE;
+  promise = gst_promise_new_with_change_func (on_stats, session_ref (session), session_unref);
+  g_signal_emit_by_name (session->webrtc, "get-stats", NULL, promise);
+  gst_promise_unref (promise);
+}
+
 /* ---- connection health ----------------------------------------------------------- */
 
 /* Counts RTCP from the ingest, on webrtcbin's RTP session. */
@@ -419,6 +526,7 @@ on_health (gpointer data)
   gint64 now = g_get_monotonic_time ();
   gint rtcp = g_atomic_int_get (&session->rtcp_received);
 
+  request_stats (session);
   if (session->ice_bad_since &&
       now - session->ice_bad_since > DEFAULT_DISCONNECT_GRACE_S * G_USEC_PER_SEC)
     session_fail (session, "the ingest stopped answering ICE (%s for %d s): it is gone, or "
@@ -448,6 +556,7 @@ connection_changed (CgWhipSession *session, GstWebRTCPeerConnectionState state)
     gst_bin_recalculate_latency (GST_BIN (session->pipeline));
     watch_rtcp (session);
     session->health_id = g_timeout_add (HEALTH_INTERVAL_MS, on_health, session);
+    request_stats (session);
     session->funcs.connected (session->user_data);
   }
 }
@@ -493,6 +602,9 @@ on_event (gpointer data)
     break;
   case EV_CONNECTION:
     connection_changed (session, ev->state);
+    break;
+  case EV_STATS:
+    stats_received (session, ev->promise);
     break;
   case EV_ANSWER_SET: {
     const GstStructure *reply;
@@ -646,11 +758,15 @@ disable_upnp (CgWhipSession *session)
 }
 
 static void
-configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_only)
+configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_only,
+               const char *http_proxy)
 {
   gboolean stun_set = FALSE;
 
   disable_upnp (session);
+  /* libnice sends every TURN/TCP connection of the agent through it */
+  if (http_proxy)
+    g_object_set (session->webrtc, "http-proxy", http_proxy, NULL);
 
   g_object_set (session->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
                 "ice-transport-policy", relay_only ? GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY
@@ -678,7 +794,7 @@ configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_on
 
 CgWhipSession *
 cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio audio,
-                     GPtrArray *ice_servers, gboolean relay_only,
+                     GPtrArray *ice_servers, gboolean relay_only, const char *http_proxy,
                      const CgWhipSessionFuncs *funcs, gpointer user_data, GError **error)
 {
   CgWhipSession *session = g_new0 (CgWhipSession, 1);
@@ -699,7 +815,7 @@ cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio 
     return NULL;
   }
   gst_bin_add (GST_BIN (session->pipeline), session->webrtc);
-  configure_ice (session, ice_servers, relay_only);
+  configure_ice (session, ice_servers, relay_only, http_proxy);
   for (int i = 0; i < CG_STREAM_N; i++) {
     const CgStreamDesc *desc = format->streams[i];
     if (!desc || (i == CG_STREAM_AUDIO && (audio == CG_WHIP_AUDIO_DROP ||
@@ -793,6 +909,12 @@ guint64
 cg_whip_session_taken (CgWhipSession *session)
 {
   return (guint64) g_atomic_pointer_get (&session->taken);
+}
+
+void
+cg_whip_session_get_path (CgWhipSession *session, CgUplinkPath *path)
+{
+  cg_uplink_path_copy (&session->path, path);
 }
 
 const char *

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "media.h"
+#include "uplink.h"
 #include "whipmedia.h"
 
 G_BEGIN_DECLS
@@ -30,12 +31,16 @@ typedef struct {
 } CgWhipSessionFuncs;
 
 /* @ice_servers: element-type CgIceServer (the first STUN server and every
- * TURN server are used). NULL with @error if GStreamer lacks an element
- * the session needs (the message names the Debian package). */
+ * TURN server are used; a turns: server comes as TURN over TCP to its
+ * address, which @http_proxy turns into TLS). @http_proxy:
+ * "http://HOST:PORT" for all of the session's TURN/TCP, or NULL. NULL with @error if
+ * GStreamer lacks an element the session needs (the message names the
+ * Debian package). */
 CgWhipSession *cg_whip_session_new (const char *camera_id, const CgFormat *format,
                                     CgWhipAudio audio, GPtrArray *ice_servers,
-                                    gboolean relay_only, const CgWhipSessionFuncs *funcs,
-                                    gpointer user_data, GError **error);
+                                    gboolean relay_only, const char *http_proxy,
+                                    const CgWhipSessionFuncs *funcs, gpointer user_data,
+                                    GError **error);
 /* The ingest's SDP answer; a problem with it comes back through failed. */
 void cg_whip_session_set_answer (CgWhipSession *session, const char *sdp);
 /* Feeds @kind's stream with @data: RTP packets in interleaved framing
@@ -46,6 +51,10 @@ void cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guin
 /* Video packets pushed, and taken on by the pipeline, since the start. */
 guint64 cg_whip_session_pushed (CgWhipSession *session);
 guint64 cg_whip_session_taken (CgWhipSession *session);
+/* The selected candidate pair, as the last get-stats (once a second while
+ * connected) saw it; path->local is NULL before one is known. The transport
+ * is webrtcbin's view: TURN over TLS through the proxy shows as tcp. */
+void cg_whip_session_get_path (CgWhipSession *session, CgUplinkPath *path);
 /* The ICE connection state now ("checking", "connected", ...), for messages.
  * transfer none */
 const char *cg_whip_session_ice_state (CgWhipSession *session);

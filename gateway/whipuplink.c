@@ -14,7 +14,16 @@
  * one PATCH in flight at a time, in order, what gathered meanwhile in the
  * next. An endpoint that answers a PATCH with 405 or 501 does not trickle:
  * the session is ended and, at once, a new one offers every candidate in
- * its POST, as every session of this uplink does from then on. */
+ * its POST, as every session of this uplink does from then on.
+ *
+ * TURN over TLS (turns:): libnice would send it as plain TCP, so each such
+ * server is resolved (asynchronously) before the session starts and given
+ * to webrtcbin as TURN over TCP to its address, through the uplink's
+ * loopback proxy (turnproxy.h, webrtcbin's http-proxy), which makes that
+ * connection real TLS to the server's name. libnice sends all TURN/TCP of
+ * a session through that proxy, which speaks TLS only: plain TURN/TCP
+ * servers are left out of such a session (the configuration refuses the
+ * mix; an ingest's Link header may bring it). */
 #define G_LOG_DOMAIN "camgate-uplink"
 
 #include "whipuplink.h"
@@ -23,6 +32,7 @@
 
 #include "iceserver.h"
 #include "sendstate.h"
+#include "turnproxy.h"
 #include "uplinkrun.h"
 #include "whip.h"
 #include "whipfrag.h"
@@ -41,9 +51,19 @@ struct _CgWhipUplink {
   GPtrArray *link_servers;      /* element-type CgIceServer: from the last answer */
   CgWhipClient *client;
   gboolean no_trickle;          /* the endpoint answered a PATCH with 405 or 501 */
+  char *ca_file;                /* for the TURN servers too; NULL: the system store */
+  CgTurnProxy *proxy;           /* once a turns: server is used; kept for the uplink's life */
+  guint proxy_refused;          /* the proxy's refusals when the session started */
+
+  /* before a session with turns: servers starts, their names are resolved */
+  GPtrArray *servers;           /* element-type CgIceServer (transfer none): the session's */
+  GPtrArray *relays;            /* element-type CgIceServer: the turns: ones as TURN/TCP */
+  guint resolve_at;
+  GCancellable *resolving;
 
   CgFormat *format;
   gboolean sending[CG_STREAM_N];  /* the streams this session sends */
+  CgWhipAudio audio;
   CgWhipSession *session;
   char *location;               /* the session at the ingest, once created */
   char *offer;                  /* trickle: this session's offer, for the sdpfrags */
@@ -64,6 +84,7 @@ struct _CgWhipUplink {
 };
 
 static void session_start (CgWhipUplink *uplink);
+static void session_create (CgWhipUplink *uplink);
 
 /* ---- sending ------------------------------------------------------------------- */
 
@@ -103,6 +124,11 @@ session_stop (CgWhipUplink *uplink)
   uplink->sink_handle = 0;
   uplink->up = FALSE;
   g_clear_handle_id (&uplink->connect_timeout_id, g_source_remove);
+  if (uplink->resolving)
+    g_cancellable_cancel (uplink->resolving);
+  g_clear_object (&uplink->resolving);
+  g_clear_pointer (&uplink->servers, g_ptr_array_unref);
+  g_clear_pointer (&uplink->relays, g_ptr_array_unref);
   cg_whip_client_cancel (uplink->client);
   if (uplink->location)
     cg_whip_client_delete (uplink->client, uplink->location);
@@ -117,11 +143,21 @@ session_stop (CgWhipUplink *uplink)
   cg_send_state_clear (&uplink->send);
 }
 
+/* A failure while the TURN-over-TLS proxy refused a tunnel (a certificate,
+ * a server that does not answer) says so: that is the likely cause. */
 static void
 session_fail (CgWhipUplink *uplink, const char *message)
 {
+  CgTurnProxyStats proxy = { 0 };
+  g_autofree char *text = NULL;
+
+  if (uplink->proxy)
+    cg_turn_proxy_get_stats (uplink->proxy, &proxy);
+  if (proxy.refused > uplink->proxy_refused && proxy.last_error)
+    text = g_strdup_printf ("%s; TURN over TLS: %s", message, proxy.last_error);
+  cg_turn_proxy_stats_clear (&proxy);
   session_stop (uplink);
-  cg_uplink_run_failed (&uplink->run, message);
+  cg_uplink_run_failed (&uplink->run, text ? text : message);
 }
 
 static gboolean
@@ -306,11 +342,106 @@ merged_servers (CgWhipUplink *uplink)
   return all;
 }
 
+/* ---- TURN over TLS ----------------------------------------------------------------- */
+
+static gboolean
+is_turn_tcp (const CgIceServer *server)
+{
+  return server->scheme == CG_ICE_TURN && g_strcmp0 (server->transport, "tcp") == 0;
+}
+
+static gboolean resolve_next (CgWhipUplink *uplink);
+
+static void
+on_resolved (GObject *object, GAsyncResult *result, gpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
+  CgWhipUplink *uplink = data;  /* gone if cancelled */
+  CgIceServer *server, *relay;
+  g_autofree char *address = NULL, *message = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  server = g_ptr_array_index (uplink->servers, uplink->resolve_at);
+  if (!addresses) {
+    message = g_strdup_printf ("cannot resolve the TURN server %s: %s (check ice_servers and "
+                               "this host's DNS)", server->host, error->message);
+    session_fail (uplink, message);
+    return;
+  }
+  address = g_inet_address_to_string (addresses->data);
+  g_resolver_free_addresses (addresses);
+  cg_turn_proxy_allow (uplink->proxy, address, server->port, server->host);
+  relay = g_new0 (CgIceServer, 1);
+  relay->scheme = CG_ICE_TURN;
+  relay->host = g_steal_pointer (&address);
+  relay->port = server->port;
+  relay->transport = g_strdup ("tcp");
+  relay->username = g_strdup (server->username);
+  relay->credential = g_strdup (server->credential);
+  g_ptr_array_add (uplink->relays, relay);
+  uplink->servers->pdata[uplink->resolve_at++] = relay;
+  if (resolve_next (uplink))
+    session_create (uplink);
+}
+
+/* Resolves the next turns: server of uplink->servers, or leaves out a plain
+ * TURN/TCP one. TRUE when none is left to resolve. */
+static gboolean
+resolve_next (CgWhipUplink *uplink)
+{
+  while (uplink->resolve_at < uplink->servers->len) {
+    CgIceServer *server = g_ptr_array_index (uplink->servers, uplink->resolve_at);
+
+    if (server->scheme == CG_ICE_TURNS) {
+      g_autoptr (GResolver) resolver = g_resolver_get_default ();
+      g_resolver_lookup_by_name_async (resolver, server->host, uplink->resolving, on_resolved,
+                                       uplink);
+      return FALSE;
+    }
+    if (is_turn_tcp (server) && uplink->relays) {
+      g_autofree char *shown = cg_ice_server_describe (server);
+      g_info ("[%s] %s left out: TURN/TCP goes through the TURN-over-TLS proxy, which "
+              "speaks TLS only", uplink->camera_id, shown);
+      g_ptr_array_remove_index (uplink->servers, uplink->resolve_at);
+      continue;
+    }
+    uplink->resolve_at++;
+  }
+  return TRUE;
+}
+
+/* FALSE after failing the session when the proxy cannot start. */
+static gboolean
+prepare_tls_servers (CgWhipUplink *uplink)
+{
+  g_autoptr (GError) error = NULL;
+  CgTurnProxyStats proxy = { 0 };
+  gboolean any = FALSE;
+
+  for (guint i = 0; i < uplink->servers->len && !any; i++)
+    any = ((CgIceServer *) g_ptr_array_index (uplink->servers, i))->scheme == CG_ICE_TURNS;
+  if (!any)
+    return TRUE;
+  if (!uplink->proxy && !(uplink->proxy = cg_turn_proxy_new (uplink->ca_file, &error))) {
+    session_fail (uplink, error->message);
+    return FALSE;
+  }
+  cg_turn_proxy_get_stats (uplink->proxy, &proxy);
+  uplink->proxy_refused = proxy.refused;
+  cg_turn_proxy_stats_clear (&proxy);
+  uplink->relays = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_ice_server_free);
+  uplink->resolving = g_cancellable_new ();
+  return TRUE;
+}
+
+/* ---- starting a session ------------------------------------------------------------ */
+
 static void
 session_start (CgWhipUplink *uplink)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) servers = NULL;
   CgWhipAudio audio;
 
   cg_uplink_run_connecting (&uplink->run);
@@ -324,11 +455,25 @@ session_start (CgWhipUplink *uplink)
                                      audio == CG_WHIP_AUDIO_TO_OPUS;
   if (audio == CG_WHIP_AUDIO_DROP)
     g_info ("[%s] the camera's AAC audio is not sent ([uplink] aac = drop)", uplink->camera_id);
-  servers = merged_servers (uplink);
+  uplink->audio = audio;
+  uplink->servers = merged_servers (uplink);
+  uplink->resolve_at = 0;
+  if (prepare_tls_servers (uplink) && resolve_next (uplink))
+    session_create (uplink);
+}
+
+static void
+session_create (CgWhipUplink *uplink)
+{
+  g_autoptr (GError) error = NULL;
+
   g_info ("[%s] uplink: offering a WHIP session (%u ICE server(s), %s)", uplink->camera_id,
-          servers->len, uplink->no_trickle ? "every candidate in the offer" : "trickle ICE");
-  uplink->session = cg_whip_session_new (uplink->camera_id, uplink->format, audio, servers,
-                                         uplink->relay_only,
+          uplink->servers->len,
+          uplink->no_trickle ? "every candidate in the offer" : "trickle ICE");
+  uplink->session = cg_whip_session_new (uplink->camera_id, uplink->format, uplink->audio,
+                                         uplink->servers, uplink->relay_only,
+                                         uplink->relays ? cg_turn_proxy_get_uri (uplink->proxy)
+                                                        : NULL,
                                          uplink->no_trickle ? &session_funcs : &trickle_funcs,
                                          uplink, &error);
   if (!uplink->session) {
@@ -373,6 +518,7 @@ cg_whip_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *
   uplink->config_servers = g_steal_pointer (&servers);
   uplink->link_servers = g_ptr_array_new ();
   uplink->to_trickle = g_ptr_array_new_with_free_func (g_free);
+  uplink->ca_file = g_strdup (config->ca_file);
   uplink->client = cg_whip_client_new (uplink->url, config->token, database, config->ca_file,
                                        DEFAULT_HTTP_TIMEOUT_S);
   uplink->scratch = g_byte_array_new ();
@@ -406,6 +552,8 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
   cg_uplink_run_clear (&uplink->run);
   g_clear_pointer (&uplink->format, cg_format_unref);
   cg_whip_client_free (uplink->client);
+  cg_turn_proxy_free (uplink->proxy);
+  g_free (uplink->ca_file);
   g_ptr_array_unref (uplink->config_servers);
   g_ptr_array_unref (uplink->link_servers);
   g_ptr_array_unref (uplink->to_trickle);
@@ -418,5 +566,16 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
 void
 cg_whip_uplink_get_stats (CgWhipUplink *uplink, CgUplinkStats *stats)
 {
+  CgUplinkPath *path = &stats->path;
+
   cg_uplink_run_get_stats (&uplink->run, stats);
+  if (!uplink->up)
+    return;
+  cg_whip_session_get_path (uplink->session, path);
+  /* webrtcbin sees TCP; with the proxy in the session all TURN/TCP is TLS */
+  if (uplink->relays && g_strcmp0 (path->local, "relay") == 0 &&
+      g_strcmp0 (path->transport, "tcp") == 0) {
+    g_free (path->transport);
+    path->transport = g_strdup ("tls");
+  }
 }

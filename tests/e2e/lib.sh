@@ -776,6 +776,40 @@ cg_make_ca() {
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 }
 
+# check_tls_capture PCAP MIN_HELLOS: what went to port 443 in PCAP (tcpdump
+# -w, Ethernet) is TLS: at least MIN_HELLOS segments start a TLS handshake,
+# and none carries the STUN magic cookie in the clear. The counts go to
+# PCAP.txt.
+check_tls_capture() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF' >"$1.txt" ||
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+link = struct.unpack("<I", data[20:24])[0]
+off, firsts, cookie, segments = 24, [], 0, 0
+while off + 16 <= len(data):
+    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
+    pkt = data[off + 16:off + 16 + incl]
+    off += 16 + incl
+    if link == 1:
+        pkt = pkt[14:]
+    ihl = (pkt[0] & 0x0f) * 4
+    tcp = pkt[ihl:]
+    dport = struct.unpack(">H", tcp[2:4])[0]
+    payload = tcp[(tcp[12] >> 4) * 4:]
+    if dport != 443 or not payload:
+        continue
+    segments += 1
+    firsts.append(payload[:3])
+    if b"\x21\x12\xa4\x42" in payload:
+        cookie += 1
+hello = sum(1 for f in firsts if f[:1] == b"\x16" and f[1:2] == b"\x03")
+print("segments to 443: %d, starting a TLS handshake: %d, with the STUN cookie: %d"
+      % (segments, hello, cookie))
+sys.exit(0 if segments and hello >= int(sys.argv[2]) and cookie == 0 else 1)
+EOF
+    fail "the capture on 443 is not what TURN over TLS looks like: $(cat "$1.txt")"
+}
+
 # --- fixtures --------------------------------------------------------------
 
 # start_camera K [cg-testcam options...]: a camera at 10.20.0.1K:8554/stream.

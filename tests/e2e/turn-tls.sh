@@ -43,34 +43,8 @@ grep -q 'presented a TLS certificate that does not verify' <<<"$bad" ||
 
 sleep 1
 cg_stop capture TERM 5
-# What went to port 443: TLS records, no STUN magic cookie in the clear.
-/usr/bin/python3 - "$CG_WORK/443.pcap" <<'EOF' >"$CG_WORK/443.txt" || fail "the capture on 443 is not what TURN over TLS looks like: $(cat "$CG_WORK/443.txt")"
-import struct, sys
-data = open(sys.argv[1], "rb").read()
-link = struct.unpack("<I", data[20:24])[0]
-off, firsts, cookie, segments = 24, [], 0, 0
-while off + 16 <= len(data):
-    incl = struct.unpack("<I", data[off + 8:off + 12])[0]
-    pkt = data[off + 16:off + 16 + incl]
-    off += 16 + incl
-    if link == 1:
-        pkt = pkt[14:]
-    ihl = (pkt[0] & 0x0f) * 4
-    tcp = pkt[ihl:]
-    dport = struct.unpack(">H", tcp[2:4])[0]
-    payload = tcp[(tcp[12] >> 4) * 4:]
-    if dport != 443 or not payload:
-        continue
-    segments += 1
-    firsts.append(payload[:3])
-    if b"\x21\x12\xa4\x42" in payload:
-        cookie += 1
-hello = sum(1 for f in firsts if f[:1] == b"\x16" and f[1:2] == b"\x03")
-print("segments to 443: %d, starting a TLS handshake: %d, with the STUN cookie: %d"
-      % (segments, hello, cookie))
-sys.exit(0 if segments and hello >= 2 and cookie == 0 else 1)
-EOF
-note "capture: $(cat "$CG_WORK/443.txt")"
+check_tls_capture "$CG_WORK/443.pcap" 2
+note "capture: $(cat "$CG_WORK/443.pcap.txt")"
 
 cg_stop turn TERM 5
 note "turn-tls: all checks passed"

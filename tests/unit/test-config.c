@@ -500,8 +500,22 @@ test_whip_uplink (void)
                 "url is http://: the token and the session would go in clear text; use https://");
   assert_error (GATEWAY "[uplink]\nkind = whip\nurl = rtsps://h/{camera}\n", PATH ":5: ",
                 "url scheme \"rtsps\" is not supported: use https://HOST[:PORT]/PATH");
-  assert_error (GATEWAY WHIP_UPLINK "ice_servers = turns://u:p@t.example.net\n", PATH ":6: ",
-                "ice_servers: entry 1 is turns: (TURN over TLS), which is not part of this build");
+  assert_error (GATEWAY WHIP_UPLINK "ice_servers = turns://u:p@t.example.net, "
+                "turn://u:p@t2.example.net?transport=tcp\n", PATH ":6: ",
+                "ice_servers: entry 2 (turn: over TCP) cannot go with entry 1 (turns:)");
+}
+
+/* TURN over TLS, beside TURN over UDP (which libnice sends without the proxy). */
+static void
+test_whip_turns (void)
+{
+  g_autoptr (CgConfig) c = load_ok (GATEWAY WHIP_UPLINK
+                                    "ice_servers = turns://u:p@t.example.net:443, "
+                                    "turn://u:p@t.example.net?transport=udp\n" CAMERA);
+
+  g_assert_cmpuint (g_strv_length (c->uplink.ice_servers), ==, 2);
+  g_assert_cmpstr (c->uplink.ice_servers[0], ==, "turns://u:p@t.example.net:443");
+  g_assert_cmpuint (c->warnings->len, ==, 0);
 }
 #else
 static void
@@ -840,6 +854,9 @@ main (int argc, char **argv)
   g_test_add_func ("/config/gop-cache", test_gop_cache);
   g_test_add_func ("/config/error/uplink", test_error_uplink);
   g_test_add_func ("/config/uplink/whip", test_whip_uplink);
+#ifdef CG_WITH_WEBRTC
+  g_test_add_func ("/config/uplink/whip-turns", test_whip_turns);
+#endif
   g_test_add ("/config/error/ca-file", Fixture, NULL, fixture_set_up, test_ca_file,
               fixture_tear_down);
   g_test_add_func ("/config/error/camera", test_error_camera);

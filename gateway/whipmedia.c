@@ -58,6 +58,11 @@ cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
                                        "clock-rate", G_TYPE_INT, (int) desc->clock_rate,
                                        "payload", G_TYPE_INT, (int) pt, NULL);
 
+  /* Video takes the ingest's keyframe requests (PLI, FIR) and NACKs; the
+   * offer says so with a=rtcp-fb lines. */
+  if (desc->kind == CG_STREAM_VIDEO)
+    gst_structure_set (s, "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-ccm-fir",
+                       G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, NULL);
   /* Opus is always announced as two channels (RFC 7587). */
   if (g_str_equal (desc->encoding, "OPUS"))
     gst_structure_set (s, "encoding-params", G_TYPE_STRING, "2", NULL);

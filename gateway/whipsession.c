@@ -33,6 +33,7 @@ typedef enum {
   EV_ICE,
   EV_CONNECTION,
   EV_ANSWER_SET,                /* set-remote-description answered */
+  EV_KEYFRAME,                  /* the ingest asked for one; state: FIR */
 } EventKind;
 
 struct _CgWhipSession {
@@ -199,6 +200,21 @@ on_video_taken (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
   g_atomic_pointer_add (&session->taken, 1);
   return GST_PAD_PROBE_OK;
+}
+
+/* The ingest's PLI or FIR, which webrtcbin's RTP session turns into an
+ * upstream GstForceKeyUnit event (all-headers for FIR): the camera is asked. */
+static GstPadProbeReturn
+on_video_upstream (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  const GstStructure *s = gst_event_get_structure (GST_PAD_PROBE_INFO_EVENT (info));
+  gboolean full = FALSE;
+
+  if (!s || !gst_structure_has_name (s, "GstForceKeyUnit"))
+    return GST_PAD_PROBE_OK;
+  gst_structure_get_boolean (s, "all-headers", &full);
+  post_event (data, EV_KEYFRAME, NULL, full, NULL);
+  return GST_PAD_PROBE_DROP;    /* appsrc has nothing to do with it */
 }
 
 /* ---- the offer ------------------------------------------------------------------ */
@@ -395,6 +411,9 @@ on_event (gpointer data)
   case EV_CONNECTION:
     connection_changed (session, ev->state);
     break;
+  case EV_KEYFRAME:
+    session->funcs.keyframe (ev->state, session->user_data);
+    break;
   case EV_ANSWER_SET: {
     const GstStructure *reply;
     promise_replied (session, ev->promise, "take the ingest's answer", &reply);
@@ -465,6 +484,11 @@ link_to_webrtc (CgWhipSession *session, GstElement *last, GstCaps *caps, GError 
   g_object_get (sink, "transceiver", &transceiver, NULL);
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                 "codec-preferences", caps, NULL);
+  /* Video offers NACK with RTX (RFC 4588): the ingest's lost packets are
+   * sent again from webrtcbin's recent ones. */
+  if (gst_structure_has_field_typed (gst_caps_get_structure (caps, 0), "rtcp-fb-nack",
+                                     G_TYPE_BOOLEAN))
+    g_object_set (transceiver, "do-nack", TRUE, NULL);
   gst_object_unref (transceiver);
   return TRUE;
 }
@@ -613,6 +637,8 @@ cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio 
   video_src = gst_element_get_static_pad (GST_ELEMENT (session->src[CG_STREAM_VIDEO]), "src");
   gst_pad_add_probe (video_src, GST_PAD_PROBE_TYPE_BUFFER, on_video_taken, session_ref (session),
                      session_unref);
+  gst_pad_add_probe (video_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_video_upstream,
+                     session_ref (session), session_unref);
   g_signal_connect_data (session->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
                          session_ref (session), session_closure_unref, 0);
   g_signal_connect_data (session->webrtc, "notify::ice-gathering-state", G_CALLBACK (on_notify),

@@ -19,6 +19,8 @@ typedef struct {
   void (*offer) (const char *sdp, gpointer user_data);   /* with every candidate gathered */
   void (*connected) (gpointer user_data);               /* ICE and DTLS are up */
   void (*failed) (const char *message, gpointer user_data);
+  /* The ingest asked for a keyframe (RTCP FIR when @full, else PLI). */
+  void (*keyframe) (gboolean full, gpointer user_data);
 } CgWhipSessionFuncs;
 
 /* @ice_servers: element-type CgIceServer (the first STUN server and every

@@ -182,10 +182,21 @@ on_session_failed (const char *message, gpointer data)
   session_fail (data, message);
 }
 
+/* The ingest lost the picture: the camera is asked (the source rate-limits). */
+static void
+on_keyframe (gboolean full, gpointer data)
+{
+  CgWhipUplink *uplink = data;
+
+  g_debug ("[%s] the ingest asks for a keyframe (%s)", uplink->camera_id, full ? "FIR" : "PLI");
+  cg_hub_request_keyframe (uplink->hub, full);
+}
+
 static const CgWhipSessionFuncs session_funcs = {
   .offer = on_offer,
   .connected = on_connected,
   .failed = on_session_failed,
+  .keyframe = on_keyframe,
 };
 
 /* ice_servers, then the ingest's own that are not among them. transfer container */

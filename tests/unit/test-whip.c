@@ -169,7 +169,9 @@ test_caps (void)
   g_autoptr (GstCaps) ocaps = cg_whip_stream_caps (opus, cg_whip_payload_type (opus));
   g_autoptr (GstCaps) want_v = gst_caps_from_string (
       "application/x-rtp, media=(string)video, encoding-name=(string)H264, clock-rate=(int)90000, "
-      "payload=(int)96, packetization-mode=(string)1, profile-level-id=(string)42C01E, "
+      "payload=(int)96, rtcp-fb-nack-pli=(boolean)true, rtcp-fb-ccm-fir=(boolean)true, "
+      "rtcp-fb-nack=(boolean)true, "
+      "packetization-mode=(string)1, profile-level-id=(string)42C01E, "
       "sprop-parameter-sets=(string)\"Z0LAHtkA\\,aM4G4g\\=\\=\"");
   g_autoptr (GstCaps) want_u = gst_caps_from_string (
       "application/x-rtp, media=(string)audio, encoding-name=(string)PCMU, clock-rate=(int)8000, "

@@ -45,6 +45,7 @@ struct _CgWhipSession {
   GstElement *pipeline;
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
+  guint32 ssrc[CG_STREAM_N];    /* what the appsrcs carry, announced in their caps */
   guint bus_watch;
   GPtrArray *candidates;        /* element-type utf8: "candidate:..." */
   gboolean offered;
@@ -532,8 +533,15 @@ static gboolean
 add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio, GError **error)
 {
   g_autoptr (GstCaps) caps = cg_whip_stream_caps (desc, cg_whip_payload_type (desc));
-  GstAppSrc *src = make_appsrc (caps);
-  GstElement *last = GST_ELEMENT (src);
+  GstAppSrc *src;
+  GstElement *last;
+
+  /* webrtcbin's rtpfunnel hands the ingest's keyframe requests to the
+   * stream with the SSRC they name: it learns the SSRCs from the caps. */
+  session->ssrc[desc->kind] = g_random_int ();
+  gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, session->ssrc[desc->kind], NULL);
+  src = make_appsrc (caps);
+  last = GST_ELEMENT (src);
 
   session->src[desc->kind] = src;
   gst_bin_add (GST_BIN (session->pipeline), last);
@@ -707,6 +715,12 @@ cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guint8 *d
     data += 4 + len;
     size -= 4 + len;
   }
+}
+
+guint32
+cg_whip_session_ssrc (CgWhipSession *session, CgStreamKind kind)
+{
+  return session->ssrc[kind];
 }
 
 guint64

@@ -11,15 +11,10 @@ cg_whip_plan (const CgFormat *format, gboolean aac_to_opus, CgWhipAudio *audio, 
   const CgStreamDesc *video = format->streams[CG_STREAM_VIDEO];
   const CgStreamDesc *sound = format->streams[CG_STREAM_AUDIO];
 
+  /* H.264 or H.265, as the camera sends it: offered as it is, never re-encoded */
   if (!video) {
     g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL, "the camera sends no video: the WHIP "
-                 "uplink needs H.264 video");
-    return FALSE;
-  }
-  if (video->video != CG_VIDEO_H264) {
-    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL, "the camera sends %s video: this build's "
-                 "WHIP uplink forwards H.264 only (video is never re-encoded); set the camera "
-                 "to H.264, or use kind = rtsps", cg_stream_desc_codec (video));
+                 "uplink needs H.264 or H.265 video");
     return FALSE;
   }
   if (!sound)

@@ -46,6 +46,7 @@ struct _CgWhipSession {
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
   guint32 ssrc[CG_STREAM_N];    /* what the appsrcs carry, announced in their caps */
+  CgVideoCodec video;           /* as the camera sends it, offered as it is */
   guint bus_watch;
   GPtrArray *candidates;        /* element-type utf8: "candidate:..." */
   gboolean offered;
@@ -539,6 +540,8 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
   /* webrtcbin's rtpfunnel hands the ingest's keyframe requests to the
    * stream with the SSRC they name: it learns the SSRCs from the caps. */
   session->ssrc[desc->kind] = g_random_int ();
+  if (desc->kind == CG_STREAM_VIDEO)
+    session->video = desc->video;
   gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, session->ssrc[desc->kind], NULL);
   src = make_appsrc (caps);
   last = GST_ELEMENT (src);
@@ -685,8 +688,12 @@ cg_whip_session_set_answer (CgWhipSession *session, const char *sdp)
     return;
   }
   if (gst_sdp_media_get_port (gst_sdp_message_get_media (message, 0)) == 0) {
-    session_fail (session, "the ingest refused the video (port 0 in its answer): it does not "
-                  "take the camera's H.264 profile? (camgate run -v logs the offer)");
+    session_fail (session, "the ingest refused the video (port 0 in its answer): %s",
+                  session->video == CG_VIDEO_H265
+                  ? "it does not take H.265, which the camera sends (video is never "
+                    "re-encoded); set the camera to H.264, or use kind = rtsps"
+                  : "it does not take the camera's H.264 profile? (camgate run -v logs the "
+                    "offer)");
     gst_sdp_message_free (message);
     return;
   }

@@ -28,22 +28,28 @@ note "before the crash: uplink sessions $sessions0, $before frames at the ingest
 kill_camera 1
 t_kill=$(cg_now_ms)
 wait_for "camgate to see cam1 gone" 20 camera_is_not cam1 streaming
-note "cam1 $(camera_state cam1) after $(($(cg_now_ms) - t_kill)) ms: $(camera_field cam1 last_error)"
+note "cam1 $(camera_state cam1) after $(($(cg_now_ms) - t_kill)) ms:" \
+  "$(camera_field cam1 last_error)"
 sleep 3 # the camera stays away for a while (the scenario, not a wait)
 [ "$(uplink_state cam1)" = up ] ||
-  fail "the uplink is $(uplink_state cam1) while the camera is away: $(uplink_field cam1 last_error)"
+  fail "the uplink is $(uplink_state cam1) while the camera is away:" \
+    "$(uplink_field cam1 last_error)"
 
 restart_camera 1
 t_back=$(cg_now_ms)
 wait_for "cam1 streaming again" 40 camera_is cam1 streaming
 back=$(ingest_stat /whip/cam1 frames)
-wait_for "the ingest to receive 2 s of video again" 20 ingest_ge /whip/cam1 frames $((back + 2 * FPS))
+wait_for "the ingest to receive 2 s of video again" \
+  20 ingest_ge /whip/cam1 frames $((back + 2 * FPS))
 note "2 s of video at the ingest again $(($(cg_now_ms) - t_back)) ms after the camera came back"
-[ "$(uplink_state cam1)" = up ] || fail "uplink cam1 is $(uplink_state cam1) after the camera came back"
+[ "$(uplink_state cam1)" = up ] ||
+  fail "uplink cam1 is $(uplink_state cam1) after the camera came back"
 [ "$(uplink_field cam1 sessions)" = "$sessions0" ] ||
-  fail "the WHIP session was not kept: sessions went from $sessions0 to $(uplink_field cam1 sessions)"
+  fail "the WHIP session was not kept: sessions went from $sessions0 to" \
+    "$(uplink_field cam1 sessions)"
 [ "$(ingest_stat /whip/cam1 sessions)" = 1 ] ||
-  fail "the ingest saw $(ingest_stat /whip/cam1 sessions) sessions, expected 1 (the session is kept)"
+  fail "the ingest saw $(ingest_stat /whip/cam1 sessions) sessions, expected 1" \
+    "(the session is kept)"
 
 stop_camgate
 stop_ingest

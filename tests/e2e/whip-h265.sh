@@ -25,17 +25,20 @@ wait_for "cam1 streaming" 30 camera_is cam1 streaming
 
 # 1. Refused.
 wait_for "the uplink to report the ingest's 422" 30 uplink_error_mentions cam1 "422"
-uplink_error_mentions cam1 "H.265" || fail "last_error does not mention H.265: $(uplink_field cam1 last_error)"
+uplink_error_mentions cam1 "H.265" ||
+  fail "last_error does not mention H.265: $(uplink_field cam1 last_error)"
 uplink_is_not cam1 up || fail "the uplink is up with an ingest that refuses H.265"
 note "H.265 refused: $(uplink_field cam1 last_error)"
-[ "$(camera_field cam1 codec)" = h265 ] || fail "cam1's codec is $(camera_field cam1 codec), expected h265"
+[ "$(camera_field cam1 codec)" = h265 ] ||
+  fail "cam1's codec is $(camera_field cam1 codec), expected h265"
 [ "$(ingest_stat /whip/cam1 sessions)" = 0 ] || fail "the ingest opened a session for H.265"
 
 # 2. Taken.
 stop_ingest
 start_whip_ingest --h265
 wait_for "uplink cam1 up once the ingest takes H.265" 60 uplink_is cam1 up
-[ "$(uplink_field cam1 last_error)" = null ] || fail "up, but last_error is $(uplink_field cam1 last_error)"
+[ "$(uplink_field cam1 last_error)" = null ] ||
+  fail "up, but last_error is $(uplink_field cam1 last_error)"
 wait_for "3 s of H.265 at the ingest" 30 ingest_ge /whip/cam1 frames $((3 * FPS))
 
 # 3. A keyframe on request, long before the camera's GOP ends.
@@ -44,7 +47,8 @@ t0=$(cg_now_ms)
 kill -USR1 "${CG_PID[ingest]}"
 wait_for "a keyframe at the ingest after its PLI" 2 ingest_ge /whip/cam1 keyframes $((k0 + 1))
 note "PLI: an H.265 keyframe $(($(cg_now_ms) - t0)) ms after the ingest asked (GOP $GOP_S s)"
-camera_ge cam1 keyframe_requests 1 || fail "keyframe_requests is $(camera_field cam1 keyframe_requests)"
+camera_ge cam1 keyframe_requests 1 ||
+  fail "keyframe_requests is $(camera_field cam1 keyframe_requests)"
 
 stop_camgate
 stop_ingest

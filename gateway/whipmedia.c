@@ -42,6 +42,25 @@ cg_whip_payload_type (const CgStreamDesc *desc)
   return CG_WHIP_AAC_PT;
 }
 
+/* An ingest not told an H.265 stream's profile, tier and level assumes Main
+ * profile, level 3.1 (RFC 7798): where the camera's fmtp leaves them out,
+ * they are taken from its SPS. */
+static void
+add_h265_profile (const CgStreamDesc *desc, GstStructure *s)
+{
+  guint profile, tier, level;
+  g_autofree char *profile_id = NULL, *tier_flag = NULL, *level_id = NULL;
+
+  if (gst_structure_has_field (s, "profile-id") ||
+      !cg_stream_desc_h265_profile (desc, &profile, &tier, &level))
+    return;
+  profile_id = g_strdup_printf ("%u", profile);
+  tier_flag = g_strdup_printf ("%u", tier);
+  level_id = g_strdup_printf ("%u", level);
+  gst_structure_set (s, "profile-id", G_TYPE_STRING, profile_id, "tier-flag", G_TYPE_STRING,
+                     tier_flag, "level-id", G_TYPE_STRING, level_id, NULL);
+}
+
 GstCaps *
 cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
 {
@@ -80,6 +99,7 @@ cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
       continue;
     gst_structure_set (s, name, G_TYPE_STRING, value, NULL);
   }
+  add_h265_profile (desc, s);
   return gst_caps_new_full (s, NULL);
 }
 

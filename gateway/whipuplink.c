@@ -57,6 +57,7 @@ on_hub_frame (CgFrame *frame, gpointer data)
 {
   CgWhipUplink *uplink = data;
   CgRtpRewriter *rw = &uplink->rewriters[frame->kind];
+  gboolean was_dropping = uplink->send.dropping;
 
   if (!uplink->up || !uplink->sending[frame->kind] ||
       !cg_send_state_accept (&uplink->send, uplink->format, frame))
@@ -64,6 +65,11 @@ on_hub_frame (CgFrame *frame, gpointer data)
   if (cg_send_state_should_drop (&uplink->send, cg_whip_session_taken (uplink->session), frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
       uplink->run.frames_dropped++;
+    /* The drop lasts up to the camera's next keyframe, which may be a long
+     * GOP away (a cached GOP of several seconds, replayed at once, starts
+     * one): the camera is asked for one now, once a drop. */
+    if (!was_dropping)
+      cg_hub_request_keyframe (uplink->hub, FALSE);
     return;
   }
   cg_send_state_prepare (&uplink->send, rw, frame);

@@ -59,7 +59,8 @@ wait_for "keyframe_requests to count the PLI" 2 \
 stop_camgate
 stop_ingest
 file=$(ingest_files cam1 | head -n 1)
-check_media "$file" hevc 640 360 none $((2 * FPS))
+# under valgrind camgate falls behind and drops frames, as it should
+check_media "$file" hevc 640 360 none $((CG_SLOW ? FPS : 2 * FPS))
 # Not a failure: once in a few runs the ingest missed the session's first
 # keyframe (packets lost before it knew the stream, so never asked again)
 # and asked for one itself, as a browser does; the recording then starts

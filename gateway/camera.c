@@ -111,6 +111,15 @@ create_uplink (CgCamera *camera, const CgUplinkConfig *uplink_config)
   }
 }
 
+/* An uplink's receiver lost the picture: ask the camera. */
+static void
+on_keyframe_request (gboolean full, gpointer data)
+{
+  CgCamera *camera = data;
+
+  cg_source_request_keyframe (camera->source, full);
+}
+
 CgCamera *
 cg_camera_new (const CgCameraConfig *config, const CgUplinkConfig *uplink_config,
                gsize gop_cache_bytes)
@@ -120,6 +129,7 @@ cg_camera_new (const CgCameraConfig *config, const CgUplinkConfig *uplink_config
   copy_camera_config (&camera->config, config);
   camera->hub = cg_hub_new (config->id, gop_cache_bytes, on_format, camera);
   camera->source = cg_source_new (&camera->config, camera->hub, NULL);
+  cg_hub_set_keyframe_func (camera->hub, on_keyframe_request, camera);
   create_uplink (camera, uplink_config);
   return camera;
 }

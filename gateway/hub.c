@@ -20,6 +20,8 @@ struct _CgHub {
   CgHubFormatFunc format_func;
   gpointer format_data;
   GMainContext *context;
+  CgHubKeyframeFunc keyframe_func;
+  gpointer keyframe_data;
 
   GMutex lock;
   GArray *sinks;              /* element-type Sink */
@@ -55,6 +57,20 @@ cg_hub_new (const char *camera_id, gsize cache_max_bytes,
   hub->next_handle = 1;
   hub->cache = g_ptr_array_new_with_free_func ((GDestroyNotify) cg_frame_unref);
   return hub;
+}
+
+void
+cg_hub_set_keyframe_func (CgHub *hub, CgHubKeyframeFunc func, gpointer user_data)
+{
+  hub->keyframe_func = func;
+  hub->keyframe_data = user_data;
+}
+
+void
+cg_hub_request_keyframe (CgHub *hub, gboolean full)
+{
+  if (hub->keyframe_func)
+    hub->keyframe_func (full, hub->keyframe_data);
 }
 
 void

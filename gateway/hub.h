@@ -41,6 +41,16 @@ guint cg_hub_add_sink (CgHub *hub, CgHubPushFunc func, gpointer user_data);
 /* After this returns, @func is never called again for that handle. */
 void cg_hub_remove_sink (CgHub *hub, guint handle);
 
+/* Asks the camera for a keyframe: @full for a Full Intra Request, else a
+ * Picture Loss Indication. Called on the main loop; must not block. */
+typedef void (*CgHubKeyframeFunc) (gboolean full, gpointer user_data);
+/* Who passes keyframe requests on (the source); set once, before any sink. */
+void cg_hub_set_keyframe_func (CgHub *hub, CgHubKeyframeFunc func, gpointer user_data);
+/* A sink's receiver lost the picture (an uplink's ingest sent PLI or FIR),
+ * or a sink dropped frames up to the next keyframe: the request goes to the
+ * camera, which may honour it or not. Takes no hub lock: a CgHubPushFunc may
+ * call it. */
+void cg_hub_request_keyframe (CgHub *hub, gboolean full);
 /* transfer full; NULL until the format is known */
 CgFormat *cg_hub_get_format (CgHub *hub);
 typedef struct {

@@ -51,16 +51,40 @@ cg_stream_desc_codec (const CgStreamDesc *desc)
   return desc->encoding;
 }
 
+/* @nal (with its NAL header) after a start code, which the parsers look for.
+ * transfer full */
+static guint8 *
+annexb_new (const guint8 *nal, gsize size)
+{
+  guint8 *annexb = g_malloc (size + 4);
+
+  memcpy (annexb, "\0\0\0\1", 4);
+  memcpy (annexb + 4, nal, size);
+  return annexb;
+}
+
+static gboolean
+h265_parse_sps (const guint8 *nal, gsize size, GstH265SPS *sps)
+{
+  g_autofree guint8 *annexb = annexb_new (nal, size);
+  GstH265Parser *parser = gst_h265_parser_new ();
+  GstH265NalUnit unit;
+  GstH265ParserResult r = gst_h265_parser_identify_nalu (parser, annexb, 0, size + 4, &unit);
+  gboolean ok = (r == GST_H265_PARSER_OK || r == GST_H265_PARSER_NO_NAL_END) &&
+                unit.type == GST_H265_NAL_SPS &&
+                gst_h265_parse_sps (parser, &unit, sps, FALSE) == GST_H265_PARSER_OK;
+
+  gst_h265_parser_free (parser);
+  return ok;
+}
+
 gboolean
 cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width, int *height)
 {
-  g_autofree guint8 *annexb = g_malloc (size + 4);
   int w = 0, h = 0;
 
-  /* The parsers find NAL units by their start code. */
-  memcpy (annexb, "\0\0\0\1", 4);
-  memcpy (annexb + 4, nal, size);
   if (codec == CG_VIDEO_H264) {
+    g_autofree guint8 *annexb = annexb_new (nal, size);
     GstH264NalParser *parser = gst_h264_nal_parser_new ();
     GstH264NalUnit unit;
     GstH264SPS sps;
@@ -74,18 +98,12 @@ cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width
     }
     gst_h264_nal_parser_free (parser);
   } else if (codec == CG_VIDEO_H265) {
-    GstH265Parser *parser = gst_h265_parser_new ();
-    GstH265NalUnit unit;
     GstH265SPS sps;
-    GstH265ParserResult r = gst_h265_parser_identify_nalu (parser, annexb, 0, size + 4, &unit);
 
-    if ((r == GST_H265_PARSER_OK || r == GST_H265_PARSER_NO_NAL_END) &&
-        unit.type == GST_H265_NAL_SPS &&
-        gst_h265_parse_sps (parser, &unit, &sps, FALSE) == GST_H265_PARSER_OK) {
+    if (h265_parse_sps (nal, size, &sps)) {
       w = sps.conformance_window_flag ? sps.crop_rect_width : sps.width;
       h = sps.conformance_window_flag ? sps.crop_rect_height : sps.height;
     }
-    gst_h265_parser_free (parser);
   }
   if (w <= 0 || h <= 0)
     return FALSE;
@@ -129,6 +147,28 @@ cg_stream_desc_dimensions (const CgStreamDesc *desc, int *width, int *height)
       return TRUE;
   }
   return FALSE;
+}
+
+gboolean
+cg_stream_desc_h265_profile (const CgStreamDesc *desc, guint *profile_id, guint *tier_flag,
+                             guint *level_id)
+{
+  g_autofree char *sets = fmtp_param (desc->fmtp, "sprop-sps");
+  g_auto (GStrv) parts = NULL;
+  g_autofree guint8 *nal = NULL;
+  gsize n = 0;
+  GstH265SPS sps;
+
+  if (desc->video != CG_VIDEO_H265 || !sets)
+    return FALSE;
+  parts = g_strsplit (sets, ",", 2);
+  nal = g_base64_decode (g_strstrip (parts[0]), &n);
+  if (n == 0 || !h265_parse_sps (nal, n, &sps))
+    return FALSE;
+  *profile_id = sps.profile_tier_level.profile_idc;
+  *tier_flag = sps.profile_tier_level.tier_flag;
+  *level_id = sps.profile_tier_level.level_idc;
+  return TRUE;
 }
 
 /* ---- the camera's SDP ------------------------------------------------- */

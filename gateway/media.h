@@ -28,6 +28,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgStreamDesc, cg_stream_desc_free)
 const char *cg_stream_desc_codec (const CgStreamDesc *desc);
 /* Width and height from the SPS in the fmtp (sprop-parameter-sets, sprop-sps). */
 gboolean cg_stream_desc_dimensions (const CgStreamDesc *desc, int *width, int *height);
+/* RFC 7798's profile-id, tier-flag and level-id of an H.265 stream, from the
+ * first SPS in its fmtp (sprop-sps). */
+gboolean cg_stream_desc_h265_profile (const CgStreamDesc *desc, guint *profile_id,
+                                      guint *tier_flag, guint *level_id);
 /* Width and height from an SPS NAL unit (with its NAL header). */
 gboolean cg_sps_dimensions (CgVideoCodec codec, const guint8 *nal, gsize size, int *width,
                             int *height);

@@ -8,6 +8,9 @@
 #define RTCP_SR 200
 #define RTCP_RR 201
 #define RTCP_SDES 202
+#define RTCP_PSFB 206                   /* payload-specific feedback, RFC 4585 */
+#define PSFB_PLI 1
+#define PSFB_FIR 4                      /* RFC 5104 */
 #define NTP_EPOCH_OFFSET G_GUINT64_CONSTANT (2208988800)   /* 1900 to 1970, in seconds */
 
 static inline guint16
@@ -391,4 +394,31 @@ cg_rtcp_write_rr (GByteArray *out, guint32 ssrc, guint32 media_ssrc, guint32 ext
   wr32 (rr + 16, ext_seq);
   g_byte_array_append (out, rr, sizeof rr);
   write_sdes (out, ssrc, cname);
+}
+
+void
+cg_rtcp_write_pli (GByteArray *out, guint32 ssrc, guint32 media_ssrc)
+{
+  guint8 pli[12];
+
+  pli[0] = 0x80 | PSFB_PLI;
+  pli[1] = RTCP_PSFB;
+  wr16 (pli + 2, 2);
+  wr32 (pli + 4, ssrc);
+  wr32 (pli + 8, media_ssrc);
+  g_byte_array_append (out, pli, sizeof pli);
+}
+
+void
+cg_rtcp_write_fir (GByteArray *out, guint32 ssrc, guint32 media_ssrc, guint8 seq)
+{
+  guint8 fir[20] = { 0 };
+
+  fir[0] = 0x80 | PSFB_FIR;
+  fir[1] = RTCP_PSFB;
+  wr16 (fir + 2, 4);
+  wr32 (fir + 4, ssrc);                         /* media source: 0, the FCI names it */
+  wr32 (fir + 12, media_ssrc);
+  fir[16] = seq;
+  g_byte_array_append (out, fir, sizeof fir);
 }

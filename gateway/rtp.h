@@ -138,5 +138,11 @@ gboolean cg_rtcp_find_sr (const guint8 *data, gsize size, CgRtcpSenderInfo *info
  * the caller frames it (interleaved or UDP). */
 void cg_rtcp_write_rr (GByteArray *out, guint32 ssrc, guint32 media_ssrc, guint32 ext_seq,
                        const char *cname);
+/* Keyframe requests to @media_ssrc, to append to a receiver report (RFC 4585
+ * wants them in a compound packet): a Picture Loss Indication (RFC 4585), or
+ * a Full Intra Request (RFC 5104) whose sequence number @seq changes with
+ * each new request. */
+void cg_rtcp_write_pli (GByteArray *out, guint32 ssrc, guint32 media_ssrc);
+void cg_rtcp_write_fir (GByteArray *out, guint32 ssrc, guint32 media_ssrc, guint8 seq);
 
 G_END_DECLS

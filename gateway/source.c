@@ -64,6 +64,9 @@ struct _CgSource {
   gboolean playing;
   guint rtcp_id;
   guint32 our_ssrc;
+  gint64 keyframe_requested_us; /* the last request's time; 0: none yet */
+  guint8 fir_seq;               /* RFC 5104: one more for each new FIR */
+  guint64 keyframe_requests;
   GInetAddress *camera_address; /* the RTSP peer: UDP packets from elsewhere are dropped */
 
   guint retry_id;
@@ -230,29 +233,39 @@ on_udp_readable (GSocket *socket, GIOCondition condition, gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A receiver report about @track, then @feedback (a keyframe request; NULL:
+ * none), to the camera on the track's RTCP channel. */
+static void
+track_send_rtcp (CgSource *source, Track *track, const GByteArray *feedback)
+{
+  CgRtspConn *conn = cg_rtsp_client_get_conn (source->client);
+  g_autoptr (GByteArray) rtcp = g_byte_array_new ();
+
+  cg_rtcp_write_rr (rtcp, source->our_ssrc, track->camera_ssrc,
+                    track->seq_cycles + track->max_seq, "camgate");
+  if (feedback)
+    g_byte_array_append (rtcp, feedback->data, feedback->len);
+  if (track->udp[1] && track->camera_rtcp) {
+    g_socket_send_to (track->udp[1], track->camera_rtcp, (const gchar *) rtcp->data, rtcp->len,
+                      NULL, NULL);
+  } else if (!track->udp[1] && conn) {
+    g_autoptr (GByteArray) framed = g_byte_array_new ();
+    cg_rtsp_write_interleaved (framed, track->channels[1], rtcp->data, rtcp->len);
+    cg_rtsp_conn_send (conn, framed->data, framed->len);
+  }
+}
+
 /* Receiver reports keep some cameras sending (and tell them we listen). */
 static gboolean
 on_rtcp_timer (gpointer data)
 {
   CgSource *source = data;
-  CgRtspConn *conn = cg_rtsp_client_get_conn (source->client);
 
   for (int i = 0; i < CG_STREAM_N; i++) {
     Track *track = &source->tracks[i];
-    g_autoptr (GByteArray) rr = g_byte_array_new ();
 
-    if (!track->desc || !track->seq_seen)
-      continue;
-    cg_rtcp_write_rr (rr, source->our_ssrc, track->camera_ssrc,
-                      track->seq_cycles + track->max_seq, "camgate");
-    if (track->udp[1] && track->camera_rtcp) {
-      g_socket_send_to (track->udp[1], track->camera_rtcp, (const gchar *) rr->data, rr->len,
-                        NULL, NULL);
-    } else if (!track->udp[1] && conn) {
-      g_autoptr (GByteArray) framed = g_byte_array_new ();
-      cg_rtsp_write_interleaved (framed, track->channels[1], rr->data, rr->len);
-      cg_rtsp_conn_send (conn, framed->data, framed->len);
-    }
+    if (track->desc && track->seq_seen)
+      track_send_rtcp (source, track, NULL);
   }
   return G_SOURCE_CONTINUE;
 }
@@ -701,6 +714,30 @@ cg_source_stats_clear (CgSourceStats *stats)
 }
 
 void
+cg_source_request_keyframe (CgSource *source, gboolean full)
+{
+  Track *track = &source->tracks[CG_STREAM_VIDEO];
+  gint64 now = cg_clock_now (source->clock);
+  g_autoptr (GByteArray) feedback = NULL;
+
+  if (!source->playing || !track->desc || !track->seq_seen)
+    return;                     /* the camera's next session starts on a keyframe anyway */
+  if (source->keyframe_requested_us &&
+      now - source->keyframe_requested_us < CG_SOURCE_KEYFRAME_REQUEST_INTERVAL_US)
+    return;
+  source->keyframe_requested_us = now;
+  source->keyframe_requests++;
+  feedback = g_byte_array_new ();
+  if (full)
+    cg_rtcp_write_fir (feedback, source->our_ssrc, track->camera_ssrc, ++source->fir_seq);
+  else
+    cg_rtcp_write_pli (feedback, source->our_ssrc, track->camera_ssrc);
+  g_debug ("[%s] keyframe request to the camera (RTCP %s)", source->config->id,
+           full ? "FIR" : "PLI");
+  track_send_rtcp (source, track, feedback);
+}
+
+void
 cg_source_get_stats (CgSource *source, CgSourceStats *stats)
 {
   const char *video = source->codecs[CG_STREAM_VIDEO];
@@ -709,6 +746,7 @@ cg_source_get_stats (CgSource *source, CgSourceStats *stats)
   memset (stats, 0, sizeof *stats);
   stats->state = source->state;
   stats->reconnects = source->reconnects;
+  stats->keyframe_requests = source->keyframe_requests;
   stats->last_error = g_strdup (source->last_error);
   /* Streaming from the first frame on, not from the next tick. */
   if (stats->state == CG_SOURCE_CONNECTING && source->playing &&

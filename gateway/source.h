@@ -28,6 +28,7 @@ typedef struct {
   guint64 frames_in;    /* video access units since camgate started */
   guint64 bytes_in;
   guint reconnects;
+  guint64 keyframe_requests;    /* RTCP PLI or FIR sent to the camera */
   char *last_error;     /* NULL if none */
 } CgSourceStats;
 
@@ -41,6 +42,11 @@ void cg_source_start (CgSource *source);
 /* Stops and frees; the RTSP session is torn down in the background. */
 void cg_source_free (CgSource *source);
 void cg_source_get_stats (CgSource *source, CgSourceStats *stats);
+/* Sends the camera an RTCP keyframe request for its video (@full: FIR,
+ * else PLI), at most one per CG_SOURCE_KEYFRAME_REQUEST_INTERVAL_US; a
+ * camera that ignores it sends its next keyframe when its GOP ends. */
+#define CG_SOURCE_KEYFRAME_REQUEST_INTERVAL_US G_USEC_PER_SEC
+void cg_source_request_keyframe (CgSource *source, gboolean full);
 const char *cg_source_state_to_string (CgSourceState state);
 
 G_END_DECLS

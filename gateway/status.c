@@ -25,6 +25,7 @@ build_camera (JsonBuilder *b, CgCamera *camera, const CgSourceStats *s)
   cg_json_add_int (b, "frames_in", s->frames_in);
   cg_json_add_int (b, "bytes_in", s->bytes_in);
   cg_json_add_int (b, "reconnects", s->reconnects);
+  cg_json_add_int (b, "keyframe_requests", s->keyframe_requests);
   cg_json_add_int (b, "gop_cache_frames", cache.frames);
   cg_json_add_int (b, "gop_cache_bytes", cache.bytes);
   cg_json_add_int (b, "gop_cache_limit_bytes", cache.limit_bytes);

@@ -97,7 +97,8 @@ cg_whip_status_message (const char *peer, guint status, const char *reason)
     { 412, "refused a conditional request", "a new session will be offered" },
     { 415, "does not take an SDP offer there: not a WHIP endpoint", "check [uplink] url" },
     { 422, "cannot use the offer (its codecs or its ICE)",
-      "check that the ingest takes H.264 with the camera's profile, and the audio codec" },
+      "check that the ingest takes the camera's video (H.264 with its profile, or H.265) "
+      "and audio codecs" },
     { 428, "wants a conditional request", "a new session will be offered" },
     { 429, "is turning requests away for now", "camgate retries later" },
   };

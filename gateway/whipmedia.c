@@ -11,15 +11,10 @@ cg_whip_plan (const CgFormat *format, gboolean aac_to_opus, CgWhipAudio *audio, 
   const CgStreamDesc *video = format->streams[CG_STREAM_VIDEO];
   const CgStreamDesc *sound = format->streams[CG_STREAM_AUDIO];
 
+  /* H.264 or H.265, as the camera sends it: offered as it is, never re-encoded */
   if (!video) {
     g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL, "the camera sends no video: the WHIP "
-                 "uplink needs H.264 video");
-    return FALSE;
-  }
-  if (video->video != CG_VIDEO_H264) {
-    g_set_error (error, CG_ERROR, CG_ERROR_PROTOCOL, "the camera sends %s video: this build's "
-                 "WHIP uplink forwards H.264 only (video is never re-encoded); set the camera "
-                 "to H.264, or use kind = rtsps", cg_stream_desc_codec (video));
+                 "uplink needs H.264 or H.265 video");
     return FALSE;
   }
   if (!sound)
@@ -47,6 +42,25 @@ cg_whip_payload_type (const CgStreamDesc *desc)
   return CG_WHIP_AAC_PT;
 }
 
+/* An ingest not told an H.265 stream's profile, tier and level assumes Main
+ * profile, level 3.1 (RFC 7798): where the camera's fmtp leaves them out,
+ * they are taken from its SPS. */
+static void
+add_h265_profile (const CgStreamDesc *desc, GstStructure *s)
+{
+  guint profile, tier, level;
+  g_autofree char *profile_id = NULL, *tier_flag = NULL, *level_id = NULL;
+
+  if (gst_structure_has_field (s, "profile-id") ||
+      !cg_stream_desc_h265_profile (desc, &profile, &tier, &level))
+    return;
+  profile_id = g_strdup_printf ("%u", profile);
+  tier_flag = g_strdup_printf ("%u", tier);
+  level_id = g_strdup_printf ("%u", level);
+  gst_structure_set (s, "profile-id", G_TYPE_STRING, profile_id, "tier-flag", G_TYPE_STRING,
+                     tier_flag, "level-id", G_TYPE_STRING, level_id, NULL);
+}
+
 GstCaps *
 cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
 {
@@ -58,6 +72,11 @@ cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
                                        "clock-rate", G_TYPE_INT, (int) desc->clock_rate,
                                        "payload", G_TYPE_INT, (int) pt, NULL);
 
+  /* Video takes the ingest's keyframe requests (PLI, FIR) and NACKs; the
+   * offer says so with a=rtcp-fb lines. */
+  if (desc->kind == CG_STREAM_VIDEO)
+    gst_structure_set (s, "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-ccm-fir",
+                       G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE, NULL);
   /* Opus is always announced as two channels (RFC 7587). */
   if (g_str_equal (desc->encoding, "OPUS"))
     gst_structure_set (s, "encoding-params", G_TYPE_STRING, "2", NULL);
@@ -80,6 +99,7 @@ cg_whip_stream_caps (const CgStreamDesc *desc, guint8 pt)
       continue;
     gst_structure_set (s, name, G_TYPE_STRING, value, NULL);
   }
+  add_h265_profile (desc, s);
   return gst_caps_new_full (s, NULL);
 }
 

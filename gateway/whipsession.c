@@ -41,6 +41,7 @@ typedef enum {
   EV_CONNECTION,
   EV_ANSWER_SET,                /* set-remote-description answered */
   EV_STATS,                     /* get-stats answered */
+  EV_KEYFRAME,                  /* the ingest asked for one; state: FIR */
 } EventKind;
 
 struct _CgWhipSession {
@@ -52,6 +53,8 @@ struct _CgWhipSession {
   GstElement *pipeline;
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
+  guint32 ssrc[CG_STREAM_N];    /* what the appsrcs carry, announced in their caps */
+  CgVideoCodec video;           /* as the camera sends it, offered as it is */
   guint bus_watch;
   GPtrArray *candidates;        /* element-type utf8: "candidate:...": for, then in, the offer */
   GPtrArray *trickle;           /* element-type utf8: gathered after the offer, not handed on */
@@ -227,6 +230,21 @@ on_video_taken (GstPad *pad, GstPadProbeInfo *info, gpointer data)
 
   g_atomic_pointer_add (&session->taken, 1);
   return GST_PAD_PROBE_OK;
+}
+
+/* The ingest's PLI or FIR, which webrtcbin's RTP session turns into an
+ * upstream GstForceKeyUnit event (all-headers for FIR): the camera is asked. */
+static GstPadProbeReturn
+on_video_upstream (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  const GstStructure *s = gst_event_get_structure (GST_PAD_PROBE_INFO_EVENT (info));
+  gboolean full = FALSE;
+
+  if (!s || !gst_structure_has_name (s, "GstForceKeyUnit"))
+    return GST_PAD_PROBE_OK;
+  gst_structure_get_boolean (s, "all-headers", &full);
+  post_event (data, EV_KEYFRAME, NULL, full, NULL);
+  return GST_PAD_PROBE_DROP;    /* appsrc has nothing to do with it */
 }
 
 /* ---- the offer ------------------------------------------------------------------ */
@@ -606,6 +624,9 @@ on_event (gpointer data)
   case EV_STATS:
     stats_received (session, ev->promise);
     break;
+  case EV_KEYFRAME:
+    session->funcs.keyframe (ev->state, session->user_data);
+    break;
   case EV_ANSWER_SET: {
     const GstStructure *reply;
     promise_replied (session, ev->promise, "take the ingest's answer", &reply);
@@ -676,6 +697,11 @@ link_to_webrtc (CgWhipSession *session, GstElement *last, GstCaps *caps, GError 
   g_object_get (sink, "transceiver", &transceiver, NULL);
   g_object_set (transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
                 "codec-preferences", caps, NULL);
+  /* Video offers NACK with RTX (RFC 4588): the ingest's lost packets are
+   * sent again from webrtcbin's recent ones. */
+  if (gst_structure_has_field_typed (gst_caps_get_structure (caps, 0), "rtcp-fb-nack",
+                                     G_TYPE_BOOLEAN))
+    g_object_set (transceiver, "do-nack", TRUE, NULL);
   gst_object_unref (transceiver);
   return TRUE;
 }
@@ -719,8 +745,17 @@ static gboolean
 add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio, GError **error)
 {
   g_autoptr (GstCaps) caps = cg_whip_stream_caps (desc, cg_whip_payload_type (desc));
-  GstAppSrc *src = make_appsrc (caps);
-  GstElement *last = GST_ELEMENT (src);
+  GstAppSrc *src;
+  GstElement *last;
+
+  /* webrtcbin's rtpfunnel hands the ingest's keyframe requests to the
+   * stream with the SSRC they name: it learns the SSRCs from the caps. */
+  session->ssrc[desc->kind] = g_random_int ();
+  if (desc->kind == CG_STREAM_VIDEO)
+    session->video = desc->video;
+  gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, session->ssrc[desc->kind], NULL);
+  src = make_appsrc (caps);
+  last = GST_ELEMENT (src);
 
   session->src[desc->kind] = src;
   gst_bin_add (GST_BIN (session->pipeline), last);
@@ -829,6 +864,8 @@ cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio 
   video_src = gst_element_get_static_pad (GST_ELEMENT (session->src[CG_STREAM_VIDEO]), "src");
   gst_pad_add_probe (video_src, GST_PAD_PROBE_TYPE_BUFFER, on_video_taken, session_ref (session),
                      session_unref);
+  gst_pad_add_probe (video_src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_video_upstream,
+                     session_ref (session), session_unref);
   g_signal_connect_data (session->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate),
                          session_ref (session), session_closure_unref, 0);
   g_signal_connect_data (session->webrtc, "notify::ice-gathering-state", G_CALLBACK (on_notify),
@@ -867,8 +904,12 @@ cg_whip_session_set_answer (CgWhipSession *session, const char *sdp)
     return;
   }
   if (gst_sdp_media_get_port (gst_sdp_message_get_media (message, 0)) == 0) {
-    session_fail (session, "the ingest refused the video (port 0 in its answer): it does not "
-                  "take the camera's H.264 profile? (camgate run -v logs the offer)");
+    session_fail (session, "the ingest refused the video (port 0 in its answer): %s",
+                  session->video == CG_VIDEO_H265
+                  ? "it does not take H.265, which the camera sends (video is never "
+                    "re-encoded); set the camera to H.264, or use kind = rtsps"
+                  : "it does not take the camera's H.264 profile? (camgate run -v logs the "
+                    "offer)");
     gst_sdp_message_free (message);
     return;
   }
@@ -897,6 +938,12 @@ cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guint8 *d
     data += 4 + len;
     size -= 4 + len;
   }
+}
+
+guint32
+cg_whip_session_ssrc (CgWhipSession *session, CgStreamKind kind)
+{
+  return session->ssrc[kind];
 }
 
 guint64

@@ -28,6 +28,8 @@ typedef struct {
   void (*candidates) (GPtrArray *candidates, gboolean complete, gpointer user_data);
   void (*connected) (gpointer user_data);               /* ICE and DTLS are up */
   void (*failed) (const char *message, gpointer user_data);
+  /* The ingest asked for a keyframe (RTCP FIR when @full, else PLI). */
+  void (*keyframe) (gboolean full, gpointer user_data);
 } CgWhipSessionFuncs;
 
 /* @ice_servers: element-type CgIceServer (the first STUN server and every
@@ -48,6 +50,8 @@ void cg_whip_session_set_answer (CgWhipSession *session, const char *sdp);
  * them. */
 void cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guint8 *data,
                            gsize size);
+/* The SSRC @kind's packets must carry (announced in the offer). */
+guint32 cg_whip_session_ssrc (CgWhipSession *session, CgStreamKind kind);
 /* Video packets pushed, and taken on by the pipeline, since the start. */
 guint64 cg_whip_session_pushed (CgWhipSession *session);
 guint64 cg_whip_session_taken (CgWhipSession *session);

@@ -93,6 +93,7 @@ on_hub_frame (CgFrame *frame, gpointer data)
 {
   CgWhipUplink *uplink = data;
   CgRtpRewriter *rw = &uplink->rewriters[frame->kind];
+  gboolean was_dropping = uplink->send.dropping;
 
   if (!uplink->up || !uplink->sending[frame->kind] ||
       !cg_send_state_accept (&uplink->send, uplink->format, frame))
@@ -100,6 +101,11 @@ on_hub_frame (CgFrame *frame, gpointer data)
   if (cg_send_state_should_drop (&uplink->send, cg_whip_session_taken (uplink->session), frame)) {
     if (frame->kind == CG_STREAM_VIDEO)
       uplink->run.frames_dropped++;
+    /* The drop lasts up to the camera's next keyframe, which may be a long
+     * GOP away (a cached GOP of several seconds, replayed at once, starts
+     * one): the camera is asked for one now, once a drop. */
+    if (!was_dropping)
+      cg_hub_request_keyframe (uplink->hub, FALSE);
     return;
   }
   cg_send_state_prepare (&uplink->send, rw, frame);
@@ -297,7 +303,8 @@ on_connected (gpointer data)
     const CgStreamDesc *desc = uplink->format->streams[i];
     /* a transcoded stream keeps its arrival payload type into the transcoder */
     cg_rtp_rewriter_init (&uplink->rewriters[i], 0, desc ? cg_whip_payload_type (desc) : 0,
-                          g_random_int (), desc ? desc->clock_rate : 0);
+                          cg_whip_session_ssrc (uplink->session, i),
+                          desc ? desc->clock_rate : 0);
   }
   cg_send_state_reset (&uplink->send);
   /* The hub replays its GOP cache first: the session starts on a keyframe. */
@@ -310,10 +317,21 @@ on_session_failed (const char *message, gpointer data)
   session_fail (data, message);
 }
 
+/* The ingest lost the picture: the camera is asked (the source rate-limits). */
+static void
+on_keyframe (gboolean full, gpointer data)
+{
+  CgWhipUplink *uplink = data;
+
+  g_debug ("[%s] the ingest asks for a keyframe (%s)", uplink->camera_id, full ? "FIR" : "PLI");
+  cg_hub_request_keyframe (uplink->hub, full);
+}
+
 static const CgWhipSessionFuncs session_funcs = {
   .offer = on_offer,
   .connected = on_connected,
   .failed = on_session_failed,
+  .keyframe = on_keyframe,
 };
 
 static const CgWhipSessionFuncs trickle_funcs = {

@@ -315,6 +315,42 @@ test_rtcp (void)
   g_assert_cmpuint (out->len % 4, ==, 0);
 }
 
+/* Keyframe requests, byte for byte as RFC 4585 (6.3.1) and RFC 5104 (4.3.1)
+ * lay them out, after the receiver report that makes the packet compound. */
+static void
+test_rtcp_keyframe_requests (void)
+{
+  static const guint8 pli[12] = {
+    0x81, 206, 0, 2,                            /* V=2, FMT 1; PSFB; 3 words */
+    0x00, 0x00, 0x00, 0x05,                     /* sender */
+    0x0a, 0x0b, 0x0c, 0x0d,                     /* media source */
+  };
+  static const guint8 fir[20] = {
+    0x84, 206, 0, 4,                            /* V=2, FMT 4; PSFB; 5 words */
+    0x00, 0x00, 0x00, 0x05,                     /* sender */
+    0x00, 0x00, 0x00, 0x00,                     /* media source: unused */
+    0x0a, 0x0b, 0x0c, 0x0d,                     /* FCI: the SSRC asked */
+    0x2a, 0x00, 0x00, 0x00,                     /* FCI: sequence number 42, reserved */
+  };
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  gsize rr;
+
+  cg_rtcp_write_rr (out, 5, 0x0a0b0c0d, 1, "camgate");
+  rr = out->len;
+  cg_rtcp_write_pli (out, 5, 0x0a0b0c0d);
+  g_assert_cmpmem (out->data + rr, out->len - rr, pli, sizeof pli);
+
+  g_byte_array_set_size (out, rr);
+  cg_rtcp_write_fir (out, 5, 0x0a0b0c0d, 42);
+  g_assert_cmpmem (out->data + rr, out->len - rr, fir, sizeof fir);
+  /* the compound packet still reads as RTCP from end to end, with no SR */
+  {
+    CgRtcpSenderInfo info;
+    g_assert_false (cg_rtcp_find_sr (out->data, out->len, &info));
+    g_assert_false (cg_rtcp_find_sr (out->data, out->len - 1, &info));
+  }
+}
+
 static void
 test_sps_dimensions (void)
 {
@@ -356,6 +392,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rtp/assembler-oversized", test_assembler_oversized);
   g_test_add_func ("/rtp/rewriter", test_rewriter);
   g_test_add_func ("/rtp/rtcp", test_rtcp);
+  g_test_add_func ("/rtp/rtcp-keyframe-requests", test_rtcp_keyframe_requests);
   g_test_add_func ("/rtp/sps-dimensions", test_sps_dimensions);
   return g_test_run ();
 }

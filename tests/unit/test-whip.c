@@ -171,7 +171,9 @@ test_caps (void)
   g_autoptr (GstCaps) ocaps = cg_whip_stream_caps (opus, cg_whip_payload_type (opus));
   g_autoptr (GstCaps) want_v = gst_caps_from_string (
       "application/x-rtp, media=(string)video, encoding-name=(string)H264, clock-rate=(int)90000, "
-      "payload=(int)96, packetization-mode=(string)1, profile-level-id=(string)42C01E, "
+      "payload=(int)96, rtcp-fb-nack-pli=(boolean)true, rtcp-fb-ccm-fir=(boolean)true, "
+      "rtcp-fb-nack=(boolean)true, "
+      "packetization-mode=(string)1, profile-level-id=(string)42C01E, "
       "sprop-parameter-sets=(string)\"Z0LAHtkA\\,aM4G4g\\=\\=\"");
   g_autoptr (GstCaps) want_u = gst_caps_from_string (
       "application/x-rtp, media=(string)audio, encoding-name=(string)PCMU, clock-rate=(int)8000, "
@@ -190,6 +192,37 @@ test_caps (void)
   g_assert_cmpint (payload, ==, CG_WHIP_AAC_PT);
   g_assert_cmpstr (gst_structure_get_string (a, "config"), ==, "1190");
   g_assert_cmpstr (gst_structure_get_string (a, "encoding-params"), ==, "2");
+}
+
+/* H.265 as x265enc makes it (Main profile, 640x360): the profile, tier and
+ * level an ingest needs are read from the SPS when the fmtp leaves them out. */
+static void
+test_caps_h265 (void)
+{
+  static const char *const sets =
+      "sprop-vps=QAEMAf//AWAAAAMAkAAAAwAAAwA/ugJA;"
+      "sprop-sps=QgEBAWAAAAMAkAAAAwAAAwA/oAUCAXHy5bpKTC//AAEAAWoMDAwIAAADAAgAAAMAyEA=;"
+      "sprop-pps=RAHAcYMS";
+  g_autoptr (CgStreamDesc) h265 = desc_new (CG_STREAM_VIDEO, CG_VIDEO_H265, "H265", 90000, 0,
+                                            sets);
+  g_autoptr (CgStreamDesc) told = NULL;
+  g_autoptr (GstCaps) caps = cg_whip_stream_caps (h265, cg_whip_payload_type (h265));
+  g_autoptr (GstCaps) told_caps = NULL;
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  g_autofree char *told_fmtp = g_strconcat (sets, ";profile-id=2", NULL);
+
+  g_assert_cmpstr (gst_structure_get_string (s, "encoding-name"), ==, "H265");
+  g_assert_cmpstr (gst_structure_get_string (s, "sprop-vps"), ==,
+                   "QAEMAf//AWAAAAMAkAAAAwAAAwA/ugJA");
+  g_assert_cmpstr (gst_structure_get_string (s, "profile-id"), ==, "1");    /* Main */
+  g_assert_cmpstr (gst_structure_get_string (s, "tier-flag"), ==, "0");
+  g_assert_cmpstr (gst_structure_get_string (s, "level-id"), ==, "63");
+  /* what the camera says is kept */
+  told = desc_new (CG_STREAM_VIDEO, CG_VIDEO_H265, "H265", 90000, 0, told_fmtp);
+  told_caps = cg_whip_stream_caps (told, cg_whip_payload_type (told));
+  s = gst_caps_get_structure (told_caps, 0);
+  g_assert_cmpstr (gst_structure_get_string (s, "profile-id"), ==, "2");
+  g_assert_false (gst_structure_has_field (s, "level-id"));
 }
 
 static void
@@ -221,9 +254,12 @@ test_plan (void)
   format->streams[CG_STREAM_VIDEO]->video = CG_VIDEO_H265;
   g_free (format->streams[CG_STREAM_VIDEO]->encoding);
   format->streams[CG_STREAM_VIDEO]->encoding = g_strdup ("H265");
+  g_assert_true (cg_whip_plan (format, TRUE, &audio, &error));
+  g_assert_cmpint (cg_whip_payload_type (format->streams[CG_STREAM_VIDEO]), ==, 96);
+
+  g_clear_pointer (&format->streams[CG_STREAM_VIDEO], cg_stream_desc_free);
   g_assert_false (cg_whip_plan (format, TRUE, &audio, &error));
-  g_assert_nonnull (strstr (error->message, "h265 video"));
-  g_assert_nonnull (strstr (error->message, "H.264 only"));
+  g_assert_nonnull (strstr (error->message, "sends no video"));
   for (int i = 0; i < CG_STREAM_N; i++)
     cg_stream_desc_free (streams[i]);
 }
@@ -700,6 +736,7 @@ main (int argc, char **argv)
   g_test_add_func ("/whip/link-headers", test_link_headers);
   g_test_add_func ("/whip/link-headers-malformed", test_link_headers_malformed);
   g_test_add_func ("/whip/caps", test_caps);
+  g_test_add_func ("/whip/caps-h265", test_caps_h265);
   g_test_add_func ("/whip/plan", test_plan);
   g_test_add_func ("/whip/sdp-candidates", test_sdp_candidates);
   g_test_add_func ("/whip/sdpfrag", test_sdpfrag);

@@ -339,6 +339,7 @@ static const CgWhipSessionFuncs trickle_funcs = {
   .candidates = on_candidates,
   .connected = on_connected,
   .failed = on_session_failed,
+  .keyframe = on_keyframe,
 };
 
 /* ice_servers, then the ingest's own that are not among them. transfer container */

@@ -52,6 +52,7 @@ struct _CgWhipSession {
   GstElement *pipeline;
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
+  guint32 ssrc[CG_STREAM_N];    /* announced in the offer (a=ssrc), sent with */
   guint bus_watch;
   GPtrArray *candidates;        /* element-type utf8: "candidate:...": for, then in, the offer */
   GPtrArray *trickle;           /* element-type utf8: gathered after the offer, not handed on */
@@ -711,7 +712,7 @@ add_opus_transcoder (CgWhipSession *session, const CgStreamDesc *desc, GError **
     }
     prev = e;
   }
-  g_object_set (e, "pt", CG_WHIP_OPUS_PT, NULL);
+  g_object_set (e, "pt", CG_WHIP_OPUS_PT, "ssrc", session->ssrc[CG_STREAM_AUDIO], NULL);
   return e;
 }
 
@@ -719,9 +720,16 @@ static gboolean
 add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio, GError **error)
 {
   g_autoptr (GstCaps) caps = cg_whip_stream_caps (desc, cg_whip_payload_type (desc));
-  GstAppSrc *src = make_appsrc (caps);
-  GstElement *last = GST_ELEMENT (src);
+  GstAppSrc *src;
+  GstElement *last;
 
+  /* With the SSRC in the caps, webrtcbin announces it (a=ssrc with cname
+   * and msid, RFC 8829 5.2.1): an ingest that sorts bundled packets by SSRC
+   * alone, as werift does, finds each stream's m= section. */
+  session->ssrc[desc->kind] = g_random_int ();
+  gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, session->ssrc[desc->kind], NULL);
+  src = make_appsrc (caps);
+  last = GST_ELEMENT (src);
   session->src[desc->kind] = src;
   gst_bin_add (GST_BIN (session->pipeline), last);
   if (desc->kind == CG_STREAM_AUDIO && audio == CG_WHIP_AUDIO_TO_OPUS) {
@@ -730,7 +738,8 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
                                                     "OPUS", "clock-rate", G_TYPE_INT, 48000,
                                                     "payload", G_TYPE_INT, CG_WHIP_OPUS_PT,
                                                     "encoding-params", G_TYPE_STRING, "2",
-                                                    NULL);
+                                                    "ssrc", G_TYPE_UINT,
+                                                    session->ssrc[CG_STREAM_AUDIO], NULL);
     if (!(last = add_opus_transcoder (session, desc, error)))
       return FALSE;
     return link_to_webrtc (session, last, opus, error);
@@ -897,6 +906,12 @@ cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guint8 *d
     data += 4 + len;
     size -= 4 + len;
   }
+}
+
+guint32
+cg_whip_session_ssrc (CgWhipSession *session, CgStreamKind kind)
+{
+  return session->ssrc[kind];
 }
 
 guint64

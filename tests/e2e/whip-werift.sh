@@ -45,6 +45,7 @@ first_nal_types() {
 # udp_rcvbuf_errors ROLE: datagrams ROLE's kernel dropped because a
 # socket's receive buffer was full.
 udp_rcvbuf_errors() {
+  # shellcheck disable=SC2016 # awk's own fields
   in_ns "$1" awk '$1 == "Udp:" && !n++ { for (i = 2; i <= NF; i++) k[i] = $i; next }
     $1 == "Udp:" { for (i = 2; i <= NF; i++) if (k[i] == "RcvbufErrors") print $i }' /proc/net/snmp
 }

@@ -3,6 +3,8 @@
 # werift (TypeScript, no GStreamer) as the ingest in the cloud namespace,
 # tests/fixtures/werift-whip/ingest.mjs. Two cameras, H.264 with AAC and
 # H.264 with G.711, pushed directly (no TURN).
+#  0. The fixture does not take trickled candidates: camgate's PATCH gets
+#     405, and camgate offers every candidate in a new POST.
 #  1. Both sessions come up: camgate's status says kind whip, state up, no
 #     error; werift negotiates camgate's offer (BUNDLE, rtcp-mux, DTLS,
 #     profile-level-id) and receives each camera's H.264, AAC as Opus and
@@ -77,6 +79,15 @@ for k in 1 2; do
     "$(ingest_stat "/whip/cam$k" lost) packet(s) lost"
   [ "$skipped" -lt $((2 * FPS)) ] ||
     fail "werift waited $skipped pictures for cam$k's first keyframe (GOP $FPS)"
+  [ "$(uplink_field "cam$k" sessions)" = 1 ] ||
+    fail "uplink cam$k has $(uplink_field "cam$k" sessions) sessions up, expected 1"
+done
+grep -q "does not take trickled candidates (405" "$CG_WORK/camgate.log" ||
+  fail "camgate's log does not say that werift refused trickled candidates"
+declare -A sessions0 deletes0
+for k in 1 2; do
+  sessions0[$k]=$(ingest_stat "/whip/cam$k" sessions)
+  deletes0[$k]=$(ingest_stat "/whip/cam$k" deletes)
 done
 [ "$(ingest_stat /whip/cam1 audio_codec)" = opus ] ||
   fail "werift received $(ingest_stat /whip/cam1 audio_codec) audio from cam1, expected opus (from AAC)"
@@ -96,10 +107,11 @@ note "UDP datagrams the cloud host dropped for a full receive buffer: $(udp_rcvb
 # 2. DELETE on stop.
 stop_camgate
 for k in 1 2; do
-  wait_for "camgate's DELETE of cam$k at werift" 10 ingest_ge "/whip/cam$k" deletes 1
+  wait_for "camgate's DELETE of cam$k at werift" 10 \
+    ingest_ge "/whip/cam$k" deletes $((deletes0[$k] + 1))
+  [ "$(ingest_stat "/whip/cam$k" sessions)" = "${sessions0[$k]}" ] ||
+    fail "werift counted $(ingest_stat "/whip/cam$k" sessions) sessions for cam$k, was ${sessions0[$k]}"
 done
-[ "$(ingest_stat /whip/cam1 sessions)" = 1 ] ||
-  fail "werift counted $(ingest_stat /whip/cam1 sessions) sessions for cam1, expected 1"
 stop_ingest
 assert_secret_kept "$TOKEN"
 

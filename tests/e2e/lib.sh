@@ -1079,12 +1079,12 @@ ingest_stat() {
 
 ingest_ge() { num_ge "$(ingest_stat "$1" "$2")" "$3"; }
 
-# ingest_files NAME [DIR]: the files (.ts, .mkv, .h264) the ingest wrote for .../NAME, in
-# session order (default DIR: the current ingest's out-dir).
+# ingest_files NAME [DIR]: the files (.ts, .mkv, .h264) the ingest wrote
+# for .../NAME, in session order (default DIR: the current ingest's out-dir).
 ingest_files() {
   local dir=${2:-$INGEST_OUT}
-  find "$dir" -maxdepth 1 -type f \( -name "$1-*.ts" -o -name "$1-*.mkv" -o -name "$1-*.h264" \) -printf '%f\n' \
-    2>/dev/null | sort -V | sed "s|^|$dir/|"
+  find "$dir" -maxdepth 1 -type f \( -name "$1-*.ts" -o -name "$1-*.mkv" -o -name "$1-*.h264" \) \
+    -printf '%f\n' 2>/dev/null | sort -V | sed "s|^|$dir/|"
 }
 
 # rtsp_tcp_bytes K: bytes camgate has received over TCP from camera K's RTSP

@@ -53,7 +53,7 @@ struct _CgWhipSession {
   GstElement *pipeline;
   GstElement *webrtc;
   GstAppSrc *src[CG_STREAM_N];  /* NULL: not sent */
-  guint32 ssrc[CG_STREAM_N];    /* what the appsrcs carry, announced in their caps */
+  guint32 ssrc[CG_STREAM_N];    /* announced in the offer (a=ssrc), sent with */
   CgVideoCodec video;           /* as the camera sends it, offered as it is */
   guint bus_watch;
   GPtrArray *candidates;        /* element-type utf8: "candidate:...": for, then in, the offer */
@@ -737,7 +737,7 @@ add_opus_transcoder (CgWhipSession *session, const CgStreamDesc *desc, GError **
     }
     prev = e;
   }
-  g_object_set (e, "pt", CG_WHIP_OPUS_PT, NULL);
+  g_object_set (e, "pt", CG_WHIP_OPUS_PT, "ssrc", session->ssrc[CG_STREAM_AUDIO], NULL);
   return e;
 }
 
@@ -748,15 +748,17 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
   GstAppSrc *src;
   GstElement *last;
 
-  /* webrtcbin's rtpfunnel hands the ingest's keyframe requests to the
-   * stream with the SSRC they name: it learns the SSRCs from the caps. */
+  /* With the SSRC in the caps, webrtcbin announces it (a=ssrc with cname
+   * and msid, RFC 8829 5.2.1): an ingest that sorts bundled packets by SSRC
+   * alone, as werift does, finds each stream's m= section; and webrtcbin's
+   * rtpfunnel hands the ingest's keyframe requests to the stream with the
+   * SSRC they name. */
   session->ssrc[desc->kind] = g_random_int ();
   if (desc->kind == CG_STREAM_VIDEO)
     session->video = desc->video;
   gst_caps_set_simple (caps, "ssrc", G_TYPE_UINT, session->ssrc[desc->kind], NULL);
   src = make_appsrc (caps);
   last = GST_ELEMENT (src);
-
   session->src[desc->kind] = src;
   gst_bin_add (GST_BIN (session->pipeline), last);
   if (desc->kind == CG_STREAM_AUDIO && audio == CG_WHIP_AUDIO_TO_OPUS) {
@@ -765,7 +767,8 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
                                                     "OPUS", "clock-rate", G_TYPE_INT, 48000,
                                                     "payload", G_TYPE_INT, CG_WHIP_OPUS_PT,
                                                     "encoding-params", G_TYPE_STRING, "2",
-                                                    NULL);
+                                                    "ssrc", G_TYPE_UINT,
+                                                    session->ssrc[CG_STREAM_AUDIO], NULL);
     if (!(last = add_opus_transcoder (session, desc, error)))
       return FALSE;
     return link_to_webrtc (session, last, opus, error);

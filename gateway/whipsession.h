@@ -50,7 +50,8 @@ void cg_whip_session_set_answer (CgWhipSession *session, const char *sdp);
  * them. */
 void cg_whip_session_push (CgWhipSession *session, CgStreamKind kind, const guint8 *data,
                            gsize size);
-/* The SSRC @kind's packets must carry (announced in the offer). */
+/* The SSRC the offer announced for @kind's stream: the packets pushed must
+ * carry it. */
 guint32 cg_whip_session_ssrc (CgWhipSession *session, CgStreamKind kind);
 /* Video packets pushed, and taken on by the pipeline, since the start. */
 guint64 cg_whip_session_pushed (CgWhipSession *session);

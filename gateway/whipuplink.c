@@ -303,8 +303,7 @@ on_connected (gpointer data)
     const CgStreamDesc *desc = uplink->format->streams[i];
     /* a transcoded stream keeps its arrival payload type into the transcoder */
     cg_rtp_rewriter_init (&uplink->rewriters[i], 0, desc ? cg_whip_payload_type (desc) : 0,
-                          cg_whip_session_ssrc (uplink->session, i),
-                          desc ? desc->clock_rate : 0);
+                          cg_whip_session_ssrc (uplink->session, i), desc ? desc->clock_rate : 0);
   }
   cg_send_state_reset (&uplink->send);
   /* The hub replays its GOP cache first: the session starts on a keyframe. */

@@ -13,6 +13,7 @@
 # Environment (set by `make check`, defaults for a run by hand from the tree):
 #   CG_BUILDDIR, CG_SRCDIR    build and source trees
 #   FFPROBE                   ffprobe, or empty to skip the media tests
+#   NODE                      Node.js for the werift ingest, or empty to skip its test
 #   CG_TEST_TIMEOUT_SCALE     multiplies every deadline (sanitizers, valgrind)
 #   CG_TEST_WRAPPER           command prefix for camgate, e.g. "valgrind -q"
 #   CG_SKIP_ROOT_TESTS=1, DISTCHECK   skip the tests that need root
@@ -27,6 +28,7 @@ CG_E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${CG_SRCDIR:=$(cd "$CG_E2E_DIR/../.." && pwd)}"
 : "${CG_BUILDDIR:=$CG_SRCDIR}"
 if [ -z "${FFPROBE+set}" ]; then FFPROBE=$(command -v ffprobe || true); fi
+if [ -z "${NODE+set}" ]; then NODE=$(command -v node || true); fi
 : "${CG_TEST_TIMEOUT_SCALE:=1}"
 # Under valgrind or sanitizers camgate is slower than the cameras: it may drop
 # frames (as it should when it falls behind), so checks on exact throughput
@@ -40,6 +42,7 @@ CAMGATE=$CG_BUILDDIR/camgate
 CG_TESTCAM=$CG_BUILDDIR/tests/fixtures/cg-testcam
 CG_TESTINGEST=$CG_BUILDDIR/tests/fixtures/cg-testingest
 CG_WHIPINGEST=$CG_BUILDDIR/tests/fixtures/cg-whipingest
+CG_WERIFT_DIR=$CG_BUILDDIR/tests/fixtures/werift-whip
 CG_TEST_NAME=$(basename "$0" .sh)
 
 # Short and unique per run: parallel runs never share a namespace name.
@@ -843,12 +846,15 @@ kill_camera() {
 }
 
 # cg_start_ingest NAME BINARY PORT SCHEME [options...]: an ingest fixture at
-# 203.0.113.2:PORT with the certificate from make_certs, in the role
+# 203.0.113.2:PORT (BINARY: a program, or a .mjs script run by $NODE)
+# with the certificate from make_certs, in the role
 # "ingest"; ready once it prints "ready SCHEME://". Each start gets its own
 # out-dir and stats file: INGEST_OUT, INGEST_STATS.
 cg_start_ingest() {
-  local name=$1 bin=$2 port=$3 scheme=$4
+  local name=$1 bin=$2 port=$3 scheme=$4 run
   shift 4
+  run=("$bin")
+  [[ $bin != *.mjs ]] || run=("$NODE" "$bin")
   [ -z "${CG_PID[ingest]:-}" ] || fail "$name: the ingest already runs"
   [ -n "${CG_SERVER_CERT:-}" ] || make_certs
   CG_INGEST_RUN=$((CG_INGEST_RUN + 1))
@@ -859,7 +865,7 @@ cg_start_ingest() {
   CG_INGEST_START=$name
   cg_spawn ingest "$(ns cloud)" "$CG_WORK/ingest.$CG_INGEST_RUN.out" \
     "$CG_WORK/ingest.$CG_INGEST_RUN.log" \
-    "$bin" --address "$CG_INGEST_ADDR" --port "$port" \
+    "${run[@]}" --address "$CG_INGEST_ADDR" --port "$port" \
     --cert "$CG_SERVER_CERT" --key "$CG_SERVER_KEY" --out-dir "$INGEST_OUT" \
     --stats "$INGEST_STATS" "$@"
   cg_wait_line ingest "$CG_WORK/ingest.$CG_INGEST_RUN.out" "^ready $scheme://" 20
@@ -876,6 +882,12 @@ start_ingest() {
 # https://203.0.113.2:8443/whip/NAME (ingest_stat reads its /whip/NAME lines).
 start_whip_ingest() {
   cg_start_ingest start_whip_ingest "$CG_WHIPINGEST" "$CG_WHIP_PORT" https "$@"
+}
+
+# start_werift_ingest [options...]: the same endpoints served by werift
+# (tests/fixtures/werift-whip/ingest.mjs, run by Node.js from the build tree).
+start_werift_ingest() {
+  cg_start_ingest start_werift_ingest "$CG_WERIFT_DIR/ingest.mjs" "$CG_WHIP_PORT" https "$@"
 }
 
 # restart_ingest: starts the ingest again, the same fixture with the options
@@ -1067,12 +1079,12 @@ ingest_stat() {
 
 ingest_ge() { num_ge "$(ingest_stat "$1" "$2")" "$3"; }
 
-# ingest_files NAME [DIR]: the files the ingest wrote for mount .../NAME, in
-# session order (default DIR: the current ingest's out-dir).
+# ingest_files NAME [DIR]: the files (.ts, .mkv, .h264) the ingest wrote
+# for .../NAME, in session order (default DIR: the current ingest's out-dir).
 ingest_files() {
   local dir=${2:-$INGEST_OUT}
-  find "$dir" -maxdepth 1 -type f \( -name "$1-*.ts" -o -name "$1-*.mkv" \) -printf '%f\n' \
-    2>/dev/null | sort -V | sed "s|^|$dir/|"
+  find "$dir" -maxdepth 1 -type f \( -name "$1-*.ts" -o -name "$1-*.mkv" -o -name "$1-*.h264" \) \
+    -printf '%f\n' 2>/dev/null | sort -V | sed "s|^|$dir/|"
 }
 
 # rtsp_tcp_bytes K: bytes camgate has received over TCP from camera K's RTSP

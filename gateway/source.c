@@ -172,7 +172,11 @@ track_rtp (Track *track, const guint8 *data, gsize size)
   if (size < CG_RTP_HEADER_SIZE || !track_count (track, data))
     return;
   cg_rtp_assembler_push (&track->assembler, data, size, cg_clock_now (source->clock));
-  if (track->assembler.frames_oversized != oversized && oversized == 0)
+  if (track->assembler.frames_oversized == oversized)
+    return;
+  if (track->assembler.await_keyframe)
+    cg_source_request_keyframe (source, FALSE);   /* rather than wait for the next GOP */
+  if (oversized == 0)
     g_warning ("[%s] the camera sent a frame of more than %d MB: dropped, and the frames "
                "after it up to the next keyframe (so is every such frame)", source->config->id,
                CG_RTP_MAX_FRAME_BYTES / (1024 * 1024));

@@ -159,7 +159,7 @@ cg_stream_desc_h265_profile (const CgStreamDesc *desc, guint *profile_id, guint 
   gsize n = 0;
   GstH265SPS sps;
 
-  if (desc->video != CG_VIDEO_H265 || !sets)
+  if (desc->video != CG_VIDEO_H265 || !sets || !*sets)
     return FALSE;
   parts = g_strsplit (sets, ",", 2);
   nal = g_base64_decode (g_strstrip (parts[0]), &n);

@@ -182,15 +182,25 @@ transport_error (CgWhipClient *c, const char *tls_refused, const GError *error)
   return g_error_new (CG_ERROR, CG_ERROR_IO, "cannot reach %s: %s", c->peer, error->message);
 }
 
-/* The session URL from a 201's Location, resolved against the request's URL. */
+/* The URL in a 201's or a redirect's Location, resolved against the
+ * request's URL; NULL if there is none. From an https:// request, an URL
+ * that is not https:// is refused (@insecure set): the token would go to it
+ * in clear. */
 static char *
-resolve_location (Post *post, SoupMessageHeaders *headers)
+resolve_location (Post *post, SoupMessageHeaders *headers, gboolean *insecure)
 {
   const char *location = soup_message_headers_get_one (headers, "Location");
+  g_autofree char *url = NULL;
 
-  if (!location || !*location)
+  *insecure = FALSE;
+  if (!location || !*location ||
+      !(url = g_uri_resolve_relative (post->url, location, G_URI_FLAGS_NONE, NULL)))
     return NULL;
-  return g_uri_resolve_relative (post->url, location, G_URI_FLAGS_NONE, NULL);
+  if (g_str_has_prefix (post->url, "https:") && g_ascii_strncasecmp (url, "https:", 6) != 0) {
+    *insecure = TRUE;
+    return NULL;
+  }
+  return g_steal_pointer (&url);
 }
 
 static void
@@ -203,10 +213,15 @@ post_created (Post *post, GBytes *body)
   gsize size = 0;
   const char *data = body ? g_bytes_get_data (body, &size) : NULL;
   const char *links;
+  gboolean insecure;
 
-  if (!(answer->location = resolve_location (post, headers))) {
-    post_fail (post, "%s answered 201 Created without a usable Location header: not a WHIP "
-               "endpoint (RFC 9725)? Check [uplink] url", post->client->peer);
+  if (!(answer->location = resolve_location (post, headers, &insecure))) {
+    if (insecure)
+      post_fail (post, "%s answered 201 Created with a Location that is not https://: refused, "
+                 "the token would go to it in clear", post->client->peer);
+    else
+      post_fail (post, "%s answered 201 Created without a usable Location header: not a WHIP "
+                 "endpoint (RFC 9725)? Check [uplink] url", post->client->peer);
     return;
   }
   if (!type || g_ascii_strcasecmp (type, "application/sdp") != 0 || size == 0 ||
@@ -232,8 +247,14 @@ static void
 post_redirect (Post *post)
 {
   SoupMessageHeaders *headers = soup_message_get_response_headers (post->message);
-  char *next = resolve_location (post, headers);
+  gboolean insecure;
+  char *next = resolve_location (post, headers, &insecure);
 
+  if (insecure) {
+    post_fail (post, "%s redirects to an URL that is not https://: refused, the token would go "
+               "to it in clear", post->client->peer);
+    return;
+  }
   if (!next || ++post->redirects > MAX_REDIRECTS) {
     post_fail (post, "%s redirects %s: set [uplink] url to the final endpoint",
                post->client->peer, next ? "too many times" : "without a Location");
@@ -372,16 +393,25 @@ patch_finish (Patch *patch, CgWhipTrickle result, const char *etag, GError *erro
   patch_free (patch);
 }
 
+/* An answer that will be the same to every trickled candidate: the endpoint
+ * does not trickle (405, 501), cannot read an sdpfrag (400, 415, 422), or
+ * wants an If-Match it gave no ETag for (428). */
+static gboolean
+trickle_unsupported (guint status, gboolean conditional)
+{
+  return status == SOUP_STATUS_METHOD_NOT_ALLOWED || status == SOUP_STATUS_NOT_IMPLEMENTED ||
+         status == SOUP_STATUS_BAD_REQUEST || status == SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE ||
+         status == SOUP_STATUS_UNPROCESSABLE_ENTITY || (status == 428 && !conditional);
+}
+
 /* What a PATCH's @status means for the session, and what follows. */
 static GError *
-patch_error (CgWhipClient *c, gboolean conditional, guint status, const char *reason)
+patch_error (CgWhipClient *c, guint status, const char *reason)
 {
   const char *what, *todo = "a new session will be offered";
 
   if (status == SOUP_STATUS_PRECONDITION_FAILED)
     what = "refused trickled candidates: the session changed there, its ETag does not match";
-  else if (status == 428 && !conditional)
-    what = "wants trickled candidates with If-Match, and its 201 Created gave no ETag";
   else if (status == 428)
     what = "wants trickled candidates with a precondition, and If-Match was not enough";
   else if (status == SOUP_STATUS_NOT_FOUND)
@@ -421,16 +451,18 @@ on_patch_done (GObject *source, GAsyncResult *result, gpointer data)
      * (a WHIP ingest is reachable at fixed addresses, RFC 9725 4.3.1). */
     patch_finish (patch, CG_WHIP_TRICKLE_TAKEN, soup_message_headers_get_one (headers, "ETag"),
                   NULL);
-  } else if (status == SOUP_STATUS_METHOD_NOT_ALLOWED || status == SOUP_STATUS_NOT_IMPLEMENTED) {
+  } else if (trickle_unsupported (status, patch->conditional)) {
     patch_finish (patch, CG_WHIP_TRICKLE_UNSUPPORTED, NULL,
-                  g_error_new (CG_ERROR, CG_ERROR_PROTOCOL, "%s does not take trickled "
-                               "candidates (%u %s): camgate offers every candidate in the POST "
-                               "from now on", patch->client->peer, status,
+                  g_error_new (CG_ERROR, CG_ERROR_PROTOCOL, "%s %s (%u %s): camgate offers "
+                               "every candidate in the POST from now on", patch->client->peer,
+                               status == 428 ? "wants trickled candidates with If-Match, and "
+                               "its 201 Created gave no ETag" : "does not take trickled "
+                               "candidates", status,
                                status_phrase (status,
                                               soup_message_get_reason_phrase (patch->message))));
   } else {
     patch_finish (patch, CG_WHIP_TRICKLE_FAILED, NULL,
-                  patch_error (patch->client, patch->conditional, status,
+                  patch_error (patch->client, status,
                                soup_message_get_reason_phrase (patch->message)));
   }
 }

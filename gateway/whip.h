@@ -39,7 +39,7 @@ void cg_whip_client_post (CgWhipClient *client, const char *offer, CgWhipAnswerF
 
 typedef enum {
   CG_WHIP_TRICKLE_TAKEN,        /* 200 or 204 */
-  CG_WHIP_TRICKLE_UNSUPPORTED,  /* 405 or 501: the endpoint does not trickle */
+  CG_WHIP_TRICKLE_UNSUPPORTED,  /* 405, 501 (no trickle), 400, 415, 422, 428 without If-Match */
   CG_WHIP_TRICKLE_FAILED,       /* any other answer, or none */
 } CgWhipTrickle;
 

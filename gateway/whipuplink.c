@@ -50,7 +50,7 @@ struct _CgWhipUplink {
   GPtrArray *config_servers;    /* element-type CgIceServer: ice_servers */
   GPtrArray *link_servers;      /* element-type CgIceServer: from the last answer */
   CgWhipClient *client;
-  gboolean no_trickle;          /* the endpoint answered a PATCH with 405 or 501 */
+  gboolean no_trickle;          /* the endpoint refused trickled candidates as such */
   char *ca_file;                /* for the TURN servers too; NULL: the system store */
   CgTurnProxy *proxy;           /* once a turns: server is used; kept for the uplink's life */
   guint proxy_refused;          /* the proxy's refusals when the session started */
@@ -199,11 +199,15 @@ on_patched (CgWhipTrickle result, const char *etag, const GError *error, gpointe
     }
     trickle_next (uplink);
   } else if (result == CG_WHIP_TRICKLE_UNSUPPORTED) {
-    /* not a failure of the session: no backoff */
     g_message ("[%s] %s", uplink->camera_id, error->message);
     uplink->no_trickle = TRUE;
-    session_stop (uplink);
-    session_start (uplink);
+    g_ptr_array_set_size (uplink->to_trickle, 0);
+    uplink->trickle_end = FALSE;
+    if (!uplink->up) {
+      /* not a failure of the session: no backoff */
+      session_stop (uplink);
+      session_start (uplink);
+    }                           /* up: it works on what was offered */
   } else {
     session_fail (uplink, error->message);
   }
@@ -216,8 +220,8 @@ trickle_next (CgWhipUplink *uplink)
 {
   g_autofree char *frag = NULL;
 
-  if (!uplink->location || uplink->patching || (!uplink->to_trickle->len &&
-                                                !uplink->trickle_end))
+  if (!uplink->location || uplink->patching || uplink->no_trickle ||
+      (!uplink->to_trickle->len && !uplink->trickle_end))
     return;
   frag = cg_whip_sdpfrag (uplink->offer, uplink->to_trickle, uplink->trickle_end);
   if (!frag) {
@@ -341,12 +345,38 @@ static const CgWhipSessionFuncs trickle_funcs = {
   .keyframe = on_keyframe,
 };
 
-/* ice_servers, then the ingest's own that are not among them. transfer container */
+static gboolean
+is_turn_tcp (const CgIceServer *server)
+{
+  return server->scheme == CG_ICE_TURN && g_strcmp0 (server->transport, "tcp") == 0;
+}
+
+/* Whether @servers hold a turns: server, and a plain TURN/TCP one. */
+static void
+tcp_kinds (GPtrArray *servers, gboolean *tls, gboolean *plain)
+{
+  for (guint i = 0; i < servers->len; i++) {
+    const CgIceServer *s = g_ptr_array_index (servers, i);
+    *tls |= s->scheme == CG_ICE_TURNS;
+    *plain |= is_turn_tcp (s);
+  }
+}
+
+/* ice_servers, then the ingest's own that are not among them. libnice sends
+ * all TURN/TCP of a session through one proxy, which speaks TLS only, so a
+ * session has turns: servers or plain TURN/TCP ones, not both: the kind
+ * ice_servers has wins (the configuration refuses the mix), else turns:.
+ * transfer container */
 static GPtrArray *
 merged_servers (CgWhipUplink *uplink)
 {
   GPtrArray *all = g_ptr_array_new ();
+  gboolean tls = FALSE, plain = FALSE, configured;
 
+  tcp_kinds (uplink->config_servers, &tls, &plain);
+  configured = tls || plain;
+  if (!configured)
+    tcp_kinds (uplink->link_servers, &tls, &plain);
   for (guint i = 0; i < uplink->config_servers->len; i++)
     g_ptr_array_add (all, g_ptr_array_index (uplink->config_servers, i));
   for (guint i = 0; i < uplink->link_servers->len; i++) {
@@ -354,19 +384,21 @@ merged_servers (CgWhipUplink *uplink)
     gboolean known = FALSE;
     for (guint j = 0; j < all->len && !known; j++)
       known = cg_ice_server_equal (s, g_ptr_array_index (all, j));
-    if (!known)
-      g_ptr_array_add (all, s);
+    if (known)
+      continue;
+    if ((tls && is_turn_tcp (s)) || (!tls && s->scheme == CG_ICE_TURNS)) {
+      g_autofree char *shown = cg_ice_server_describe (s);
+      g_warning ("[%s] the ingest's %s left out: a session's TURN over TCP is either all TLS "
+                 "or all plain, and %s has the other kind", uplink->camera_id, shown,
+                 configured ? "ice_servers" : "the ingest's list");
+      continue;
+    }
+    g_ptr_array_add (all, s);
   }
   return all;
 }
 
 /* ---- TURN over TLS ----------------------------------------------------------------- */
-
-static gboolean
-is_turn_tcp (const CgIceServer *server)
-{
-  return server->scheme == CG_ICE_TURN && g_strcmp0 (server->transport, "tcp") == 0;
-}
 
 static gboolean resolve_next (CgWhipUplink *uplink);
 
@@ -374,7 +406,8 @@ static void
 on_resolved (GObject *object, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GError) error = NULL;
-  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
+  GList *addresses = g_resolver_lookup_by_name_with_flags_finish (G_RESOLVER (object), result,
+                                                                  &error);
   CgWhipUplink *uplink = data;  /* gone if cancelled */
   CgIceServer *server, *relay;
   g_autofree char *address = NULL, *message = NULL;
@@ -383,8 +416,9 @@ on_resolved (GObject *object, GAsyncResult *result, gpointer data)
     return;
   server = g_ptr_array_index (uplink->servers, uplink->resolve_at);
   if (!addresses) {
-    message = g_strdup_printf ("cannot resolve the TURN server %s: %s (check ice_servers and "
-                               "this host's DNS)", server->host, error->message);
+    message = g_strdup_printf ("cannot resolve the TURN server %s to an IPv4 address: %s "
+                               "(check ice_servers and this host's DNS; TURN over TLS goes "
+                               "over IPv4)", server->host, error->message);
     session_fail (uplink, message);
     return;
   }
@@ -404,8 +438,8 @@ on_resolved (GObject *object, GAsyncResult *result, gpointer data)
     session_create (uplink);
 }
 
-/* Resolves the next turns: server of uplink->servers, or leaves out a plain
- * TURN/TCP one. TRUE when none is left to resolve. */
+/* Resolves the next turns: server of uplink->servers. TRUE when none is
+ * left to resolve. */
 static gboolean
 resolve_next (CgWhipUplink *uplink)
 {
@@ -414,16 +448,12 @@ resolve_next (CgWhipUplink *uplink)
 
     if (server->scheme == CG_ICE_TURNS) {
       g_autoptr (GResolver) resolver = g_resolver_get_default ();
-      g_resolver_lookup_by_name_async (resolver, server->host, uplink->resolving, on_resolved,
-                                       uplink);
+      /* IPv4: libnice writes an IPv6 CONNECT target without brackets, and
+       * the proxy listens on 127.0.0.1 */
+      g_resolver_lookup_by_name_with_flags_async (resolver, server->host,
+                                                  G_RESOLVER_NAME_LOOKUP_FLAGS_IPV4_ONLY,
+                                                  uplink->resolving, on_resolved, uplink);
       return FALSE;
-    }
-    if (is_turn_tcp (server) && uplink->relays) {
-      g_autofree char *shown = cg_ice_server_describe (server);
-      g_info ("[%s] %s left out: TURN/TCP goes through the TURN-over-TLS proxy, which "
-              "speaks TLS only", uplink->camera_id, shown);
-      g_ptr_array_remove_index (uplink->servers, uplink->resolve_at);
-      continue;
     }
     uplink->resolve_at++;
   }

@@ -3,6 +3,7 @@
  * caps and the audio plan a camera's streams get, candidates added to an
  * offer or trickled in an sdpfrag, and the words for each HTTP status; and
  * the WHIP client (POST, PATCH, DELETE) against a local HTTP server. */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -223,6 +224,13 @@ test_caps_h265 (void)
   s = gst_caps_get_structure (told_caps, 0);
   g_assert_cmpstr (gst_structure_get_string (s, "profile-id"), ==, "2");
   g_assert_false (gst_structure_has_field (s, "level-id"));
+  /* an empty or broken sprop-sps: no profile read, nothing else */
+  for (guint i = 0; i < 2; i++) {
+    g_autoptr (CgStreamDesc) bad = desc_new (CG_STREAM_VIDEO, CG_VIDEO_H265, "H265", 90000, 0,
+                                             i ? "sprop-sps=%%%" : "sprop-sps=");
+    g_autoptr (GstCaps) bad_caps = cg_whip_stream_caps (bad, cg_whip_payload_type (bad));
+    g_assert_false (gst_structure_has_field (gst_caps_get_structure (bad_caps, 0), "profile-id"));
+  }
 }
 
 static void
@@ -360,6 +368,7 @@ typedef struct {
   GError *error;
   SoupServerMessage *slow;      /* the request left unanswered */
   guint timeout_s;              /* the client's; 0: 5 s */
+  GTlsDatabase *database;       /* the client's trust anchors; NULL: the system store */
   /* the last PATCH: what came, and what the client made of the answer */
   char *patch_type, *patch_if_match, *patch_body;
   CgWhipTrickle trickle;
@@ -455,7 +464,7 @@ answer_slow (Ingest *ingest)
 static void
 post (Ingest *ingest, const char *url)
 {
-  CgWhipClient *client = cg_whip_client_new (url, "t0k", NULL, NULL,
+  CgWhipClient *client = cg_whip_client_new (url, "t0k", ingest->database, NULL,
                                              ingest->timeout_s ? ingest->timeout_s : 5);
 
   g_clear_pointer (&ingest->answer, cg_whip_answer_free);
@@ -624,6 +633,62 @@ expect_patch_error (Ingest *ingest, const char *url, guint status, CgWhipTrickle
   g_assert_true (g_str_has_prefix (ingest->error->message, "the WHIP endpoint at 127.0.0.1:"));
 }
 
+/* From an https:// endpoint, a Location (of a session or a redirect) that
+ * is not https:// is refused: the token would follow it in clear. */
+static void
+test_location_downgrade (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cg-test-whip-XXXXXX", NULL);
+  g_autofree char *pem = g_build_filename (dir, "server.pem", NULL);
+  g_autofree char *key = g_build_filename (dir, "server.key", NULL);
+  g_autofree char *cmd = g_strdup_printf (
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-keyout %s -out %s -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1", key, pem);
+  g_autofree char *err = NULL, *url = NULL, *plain = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) cert = NULL;
+  g_autoptr (SoupServer) server = NULL;
+  Ingest ingest = { .loop = g_main_loop_new (NULL, FALSE) };
+  GSList *uris;
+  int status;
+
+  g_assert_true (g_spawn_command_line_sync (cmd, NULL, &err, &status, NULL));
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", cmd, err);
+  cert = g_tls_certificate_new_from_files (pem, key, &error);
+  g_assert_no_error (error);
+  ingest.database = g_tls_file_database_new (pem, &error);
+  g_assert_no_error (error);
+  server = soup_server_new ("tls-certificate", cert, NULL);
+  soup_server_add_handler (server, NULL, on_http, &ingest, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY |
+                                           SOUP_SERVER_LISTEN_HTTPS, &error));
+  uris = soup_server_get_uris (server);
+  url = g_strdup_printf ("https://127.0.0.1:%d/whip/cam1", g_uri_get_port (uris->data));
+  plain = g_strdup_printf ("http://127.0.0.1:%d/whip/cam1/sessions/1",
+                           g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  /* over https, a relative Location stays https */
+  ingest.reply = (Reply) { 201, "sessions/1", "application/sdp", ANSWER, NULL };
+  post (&ingest, url);
+  g_assert_no_error (ingest.error);
+  g_assert_true (g_str_has_prefix (ingest.answer->location, "https://127.0.0.1:"));
+  expect_error (&ingest, url, &(Reply) { 201, plain, "application/sdp", ANSWER, NULL },
+                "answered 201 Created with a Location that is not https://: refused, the token "
+                "would go to it in clear");
+  expect_error (&ingest, url, &(Reply) { 307, plain, NULL, NULL, NULL },
+                "redirects to an URL that is not https://: refused");
+
+  g_clear_pointer (&ingest.answer, cg_whip_answer_free);
+  g_clear_error (&ingest.error);
+  g_clear_object (&ingest.database);
+  g_main_loop_unref (ingest.loop);
+  g_assert_cmpint (g_remove (pem), ==, 0);
+  g_assert_cmpint (g_remove (key), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 static void
 test_trickle (void)
 {
@@ -631,6 +696,10 @@ test_trickle (void)
     { 405, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (405 Method Not "
       "Allowed): camgate offers every candidate in the POST" },
     { 501, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (501 Not Implemented)" },
+    { 400, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (400 Bad Request)" },
+    { 415, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (415 Unsupported "
+      "Media Type)" },
+    { 422, CG_WHIP_TRICKLE_UNSUPPORTED, "does not take trickled candidates (422 " },
     { 412, CG_WHIP_TRICKLE_FAILED, "its ETag does not match (412 Precondition Failed): a new "
       "session will be offered" },
     { 428, CG_WHIP_TRICKLE_FAILED, "If-Match was not enough (428 Precondition Required): a new "
@@ -667,15 +736,16 @@ test_trickle (void)
   patch (&ingest, url, NULL, &(Reply) { 204 });
   g_assert_null (ingest.patch_if_match);
 
-  /* 405, 501: an endpoint that does not trickle, the caller falls back to a
-   * complete offer; the others end the session, in words */
+  /* 405, 501 (and 400, 415, 422: it cannot read the sdpfrag): an endpoint
+   * that does not trickle, the caller falls back to a complete offer; the
+   * others end the session, in words */
   for (guint i = 0; i < G_N_ELEMENTS (answers); i++)
     expect_patch_error (&ingest, url, answers[i].status, answers[i].result, answers[i].says);
   patch (&ingest, url, NULL, &(Reply) { 428 });
-  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_FAILED);
+  g_assert_cmpint (ingest.trickle, ==, CG_WHIP_TRICKLE_UNSUPPORTED);
   g_assert_nonnull (strstr (ingest.error->message, "wants trickled candidates with If-Match, and "
-                            "its 201 Created gave no ETag (428 Precondition Required): a new "
-                            "session will be offered"));
+                            "its 201 Created gave no ETag (428 Precondition Required): camgate "
+                            "offers every candidate in the POST from now on"));
   slow = g_strdup_printf ("http://127.0.0.1:%u/slow", port);
   ingest.timeout_s = 1;
   expect_patch_error (&ingest, slow, 204, CG_WHIP_TRICKLE_FAILED,
@@ -743,6 +813,7 @@ main (int argc, char **argv)
 #ifdef CG_WITH_WEBRTC
   g_test_add_func ("/whip/status-messages", test_status_messages);
   g_test_add_func ("/whip/client", test_client);
+  g_test_add_func ("/whip/location-downgrade", test_location_downgrade);
   g_test_add_func ("/whip/trickle", test_trickle);
 #endif
   return g_test_run ();

@@ -57,17 +57,30 @@ on_retry (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+retry_after (CgUplinkRun *run, const char *message, gint64 delay)
+{
+  set_error (run, message);
+  run->state = CG_UPLINK_DOWN;
+  g_clear_handle_id (&run->retry_id, g_source_remove);
+  run->retry_id = g_timeout_add (delay / 1000, on_retry, run);
+}
+
 void
 cg_uplink_run_failed (CgUplinkRun *run, const char *message)
 {
   gint64 delay = cg_backoff_next (&run->backoff);
 
-  set_error (run, message);
-  run->state = CG_UPLINK_DOWN;
   g_warning ("[%s] uplink: %s: retrying in %.1f s", run->camera_id, message,
              delay / (double) G_USEC_PER_SEC);
-  g_clear_handle_id (&run->retry_id, g_source_remove);
-  run->retry_id = g_timeout_add (delay / 1000, on_retry, run);
+  retry_after (run, message, delay);
+}
+
+void
+cg_uplink_run_retry_now (CgUplinkRun *run, const char *message)
+{
+  g_warning ("[%s] uplink: %s", run->camera_id, message);
+  retry_after (run, message, 0);
 }
 
 void

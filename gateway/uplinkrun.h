@@ -34,6 +34,10 @@ void cg_uplink_run_up (CgUplinkRun *run);
 /* The session failed (the kind has stopped it): down, logged, retried after
  * the next backoff delay. */
 void cg_uplink_run_failed (CgUplinkRun *run, const char *message);
+/* The session failed, and the kind retries another way: down, logged (the
+ * message says how it retries), retried at once from the main loop, with
+ * no backoff. */
+void cg_uplink_run_retry_now (CgUplinkRun *run, const char *message);
 /* Down with no retry: nothing changes until the camera's format does. */
 void cg_uplink_run_stuck (CgUplinkRun *run, const char *message);
 void cg_uplink_run_get_stats (const CgUplinkRun *run, CgUplinkStats *stats);

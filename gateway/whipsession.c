@@ -976,6 +976,12 @@ cg_whip_session_ice_state (CgWhipSession *session)
   return session->ice < G_N_ELEMENTS (names) ? names[session->ice] : "unknown";
 }
 
+gboolean
+cg_whip_session_ice_failed (CgWhipSession *session)
+{
+  return session->ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED;
+}
+
 void
 cg_whip_session_free (CgWhipSession *session)
 {

@@ -63,6 +63,8 @@ void cg_whip_session_get_path (CgWhipSession *session, CgUplinkPath *path);
 /* The ICE connection state now ("checking", "connected", ...), for messages.
  * transfer none */
 const char *cg_whip_session_ice_state (CgWhipSession *session);
+/* Whether ICE ended in "failed": no candidate pair worked. */
+gboolean cg_whip_session_ice_failed (CgWhipSession *session);
 void cg_whip_session_free (CgWhipSession *session);
 
 G_END_DECLS

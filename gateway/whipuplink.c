@@ -23,7 +23,16 @@
  * connection real TLS to the server's name. libnice sends all TURN/TCP of
  * a session through that proxy, which speaks TLS only: plain TURN/TCP
  * servers are left out of such a session (the configuration refuses the
- * mix; an ingest's Link header may bring it). */
+ * mix; an ingest's Link header may bring it).
+ *
+ * With ice_transport_policy = all, libnice 0.1.21 can lose the only pair
+ * that works, its relay candidate's: the ingest's checks reach the host
+ * candidates before the answer, libnice checks the pairs it made for them
+ * without the ingest's credentials, fails them and drops them, and never
+ * pairs that remote candidate again. So a session that finds no path
+ * (ICE failed, or the connect timeout) while TURN servers are given is
+ * followed at once by relay-only sessions, for the rest of the uplink's
+ * life (a reload that changes the uplink starts over with "all"). */
 #define G_LOG_DOMAIN "camgate-uplink"
 
 #include "whipuplink.h"
@@ -45,7 +54,7 @@ struct _CgWhipUplink {
   char *camera_id;
   CgHub *hub;
   char *url;                    /* expanded */
-  gboolean relay_only;
+  gboolean relay_only;          /* ice_transport_policy = relay, or fallen back to it */
   gboolean aac_to_opus;
   GPtrArray *config_servers;    /* element-type CgIceServer: ice_servers */
   GPtrArray *link_servers;      /* element-type CgIceServer: from the last answer */
@@ -149,21 +158,58 @@ session_stop (CgWhipUplink *uplink)
   cg_send_state_clear (&uplink->send);
 }
 
-/* A failure while the TURN-over-TLS proxy refused a tunnel (a certificate,
- * a server that does not answer) says so: that is the likely cause. */
-static void
-session_fail (CgWhipUplink *uplink, const char *message)
+/* Why the TURN-over-TLS proxy refused a tunnel (a certificate, a server
+ * that does not answer) during this session; NULL if it did not.
+ * transfer full */
+static char *
+proxy_refusal (CgWhipUplink *uplink)
 {
   CgTurnProxyStats proxy = { 0 };
-  g_autofree char *text = NULL;
+  char *reason = NULL;
 
   if (uplink->proxy)
     cg_turn_proxy_get_stats (uplink->proxy, &proxy);
   if (proxy.refused > uplink->proxy_refused && proxy.last_error)
-    text = g_strdup_printf ("%s; TURN over TLS: %s", message, proxy.last_error);
+    reason = g_strdup (proxy.last_error);
   cg_turn_proxy_stats_clear (&proxy);
+  return reason;
+}
+
+/* A failure while the proxy refused a tunnel says so: that is the likely
+ * cause. */
+static void
+session_fail (CgWhipUplink *uplink, const char *message)
+{
+  g_autofree char *refusal = proxy_refusal (uplink);
+  g_autofree char *text = NULL;
+
+  if (refusal)
+    text = g_strdup_printf ("%s; TURN over TLS: %s", message, refusal);
   session_stop (uplink);
   cg_uplink_run_failed (&uplink->run, text ? text : message);
+}
+
+/* The session never came up and found no path: with the policy "all" and
+ * a TURN server in the session that the proxy did not refuse, relay only
+ * from now on, at once (see the top); otherwise an ordinary failure. */
+static void
+session_no_path (CgWhipUplink *uplink, const char *message)
+{
+  g_autofree char *refusal = proxy_refusal (uplink);
+  g_autofree char *text = NULL;
+  gboolean turn = FALSE;
+
+  for (guint i = 0; uplink->servers && i < uplink->servers->len && !turn; i++)
+    turn = ((CgIceServer *) g_ptr_array_index (uplink->servers, i))->scheme != CG_ICE_STUN;
+  if (uplink->relay_only || !turn || refusal) {
+    session_fail (uplink, message);
+    return;
+  }
+  uplink->relay_only = TRUE;
+  text = g_strdup_printf ("%s; no direct or relayed-UDP path: retrying through TURN only "
+                          "(ice_transport_policy = relay from now on)", message);
+  session_stop (uplink);
+  cg_uplink_run_retry_now (&uplink->run, text);
 }
 
 static gboolean
@@ -177,7 +223,7 @@ on_connect_timeout (gpointer data)
                              "UDP, or the TURN servers, reachable from here?",
                              DEFAULT_CONNECT_TIMEOUT_S,
                              cg_whip_session_ice_state (uplink->session));
-  session_fail (uplink, message);
+  session_no_path (uplink, message);
   return G_SOURCE_REMOVE;
 }
 
@@ -317,7 +363,12 @@ on_connected (gpointer data)
 static void
 on_session_failed (const char *message, gpointer data)
 {
-  session_fail (data, message);
+  CgWhipUplink *uplink = data;
+
+  if (!uplink->up && cg_whip_session_ice_failed (uplink->session))
+    session_no_path (uplink, message);
+  else
+    session_fail (uplink, message);
 }
 
 /* The ingest lost the picture: the camera is asked (the source rate-limits). */

@@ -370,6 +370,18 @@ in_ns() {
   ip netns exec "$(ns "$n")" "$@"
 }
 
+# ns_hosts ROLE LINE...: the /etc/hosts of what starts in ROLE's namespace
+# from now on (ip netns exec bind-mounts /etc/netns/NS/hosts over it), so a
+# case can name a host in the cloud; removed by the cleanup.
+ns_hosts() {
+  local d
+  d=/etc/netns/$(ns "$1")
+  shift
+  mkdir -p "$d"
+  CG_CLEANUP+=("rm -rf '$d'")
+  printf '%s\n' "127.0.0.1 localhost" "$@" >"$d/hosts"
+}
+
 # --- the routed world: a site LAN, IPv6, captures and probes ----------------
 #
 # world_routed NCAMS is world_up NCAMS plus what a box on a real site has: the

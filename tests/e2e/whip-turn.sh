@@ -6,7 +6,8 @@
 #  b. UDP and every TCP port but the WHIP endpoint's and TURN's blocked at
 #     the gateway's uplink (an nftables table of this test's own): TURN/TCP
 #     carries the media, path relay/tcp.
-#  c. Only TCP 443 (and the WHIP endpoint) open: turns:// on 443 carries the
+#  c. Only TCP 443 (and the WHIP endpoint) open: turns:// on 443, by host
+#     name (the gateway's /etc/hosts names the cloud host), carries the
 #     media, path relay/tls, and a capture of port 443 holds a TLS handshake
 #     and no STUN in the clear.
 # b and c run with the default ice_transport_policy = all, as users do:
@@ -112,7 +113,10 @@ username=\"$TURN_USER\"; credential=\"$TURN_PASS\"; credential-type=\"password\"
 start_turn "$CG_SERVER_CERT"
 TURN_UDP="turn://$TURN_USER:$TURN_PASS@$CG_INGEST_ADDR:3478?transport=udp"
 TURN_TCP="turn://$TURN_USER:$TURN_PASS@$CG_INGEST_ADDR:3478?transport=tcp"
-TURNS="turns://$TURN_USER:$TURN_PASS@$CG_INGEST_ADDR:443"
+# turns: by name, as users write it: resolved by camgate, the name checked
+# against the certificate (SNI and subjectAltName DNS:ingest.test)
+ns_hosts gw "$CG_INGEST_ADDR ingest.test"
+TURNS="turns://$TURN_USER:$TURN_PASS@ingest.test:443"
 
 conf=$CG_WORK/camgate.conf
 write_whip_config "$conf"
@@ -161,7 +165,8 @@ cg_stop turn TERM 5
 start_turn "$d/turn-wrong.pem"
 # (the session through the old coturn breaks; the next one meets the new one)
 wait_for "the uplink to refuse the TURN server's certificate" 90 \
-  uplink_error_mentions cam1 "TURN server $CG_INGEST_ADDR .*certificate that does not verify"
+  uplink_error_mentions cam1 \
+  "TURN server ingest.test \\($CG_INGEST_ADDR:443\\) .*certificate that does not verify"
 note "wrong TURN certificate: $(uplink_field cam1 last_error)"
 uplink_is_not cam1 up || fail "the uplink is up through a TURN server it cannot trust"
 grep -q "turn:$CG_INGEST_ADDR:3478?transport=tcp left out" "$CG_WORK/camgate.log" ||

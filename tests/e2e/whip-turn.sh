@@ -99,12 +99,13 @@ media_through() {
 # no_path_backoff WHAT: since the last reload, a session that found no path
 # fell back to relay only at once, none waited for a retry with "all".
 no_path_backoff() {
-  local since
+  local since n
   since=$(tail -n +"$((log_from + 1))" "$CG_WORK/camgate.log")
   ! grep -E 'uplink: .*ICE (failed|checking|new).*: retrying in ' <<<"$since" >&2 ||
     fail "$1: a session that found no path was retried with backoff, not through TURN only"
-  note "$1: $(grep -c 'no direct or relayed-UDP path: retrying through TURN only' \
-    <<<"$since") fallback(s) to relay only"
+  # (grep -c exits 1 when it counts none)
+  n=$(grep -c 'no direct or relayed-UDP path: retrying through TURN only' <<<"$since" || true)
+  note "$1: $n fallback(s) to relay only"
 }
 
 start_camera 1 --fps $FPS --gop $FPS

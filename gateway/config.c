@@ -508,6 +508,7 @@ build (Parser *p, const char *path)
     g_autoptr (CgKeyFileGroup) none = cg_keyfile_group_new_absent ("gateway");
     parse_gateway (p, none, c);
   }
+  c->uplink.camera_interfaces = g_strdupv (c->camera_interfaces);
   if (!cg_keyfile_find_group (p->kf, "uplink"))
     cg_keyfile_fail_late (p->kf, CG_KEYFILE_LAST_RANK, 0, "[uplink] is missing: add it, "
                           "with at least url = rtsps://HOST[:PORT]/PATH/{camera}");
@@ -587,6 +588,7 @@ cg_config_free (CgConfig *config)
   g_free (config->uplink.password);
   g_free (config->uplink.token);
   g_strfreev (config->uplink.ice_servers);
+  g_strfreev (config->uplink.camera_interfaces);
   g_ptr_array_unref (config->cameras);
   if (config->warnings)
     g_ptr_array_unref (config->warnings);
@@ -628,7 +630,8 @@ cg_uplink_config_equal (const CgUplinkConfig *a, const CgUplinkConfig *b)
          g_strcmp0 (a->username, b->username) == 0 &&
          g_strcmp0 (a->password, b->password) == 0 && g_strcmp0 (a->token, b->token) == 0 &&
          strv_equal (a->ice_servers, b->ice_servers) &&
-         !a->ice_relay_only == !b->ice_relay_only && !a->aac_to_opus == !b->aac_to_opus;
+         !a->ice_relay_only == !b->ice_relay_only && !a->aac_to_opus == !b->aac_to_opus &&
+         strv_equal (a->camera_interfaces, b->camera_interfaces);
 }
 
 gboolean

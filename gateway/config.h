@@ -46,6 +46,7 @@ typedef struct {
   char **ice_servers;   /* NULL-terminated, possibly empty */
   gboolean ice_relay_only;
   gboolean aac_to_opus;
+  char **camera_interfaces;  /* [gateway]'s, copied (NULL-terminated): no WHIP ICE there */
 } CgUplinkConfig;
 
 typedef struct {

@@ -780,14 +780,8 @@ add_stream (CgWhipSession *session, const CgStreamDesc *desc, CgWhipAudio audio,
  * multicast) unless told not to: a gateway that seals cameras off does not
  * open ports on the site's router. */
 static void
-disable_upnp (CgWhipSession *session)
+disable_upnp (CgWhipSession *session, GObject *agent)
 {
-  g_autoptr (GObject) ice = NULL;
-  g_autoptr (GObject) agent = NULL;
-
-  g_object_get (session->webrtc, "ice-agent", &ice, NULL);
-  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
-    g_object_get (ice, "agent", &agent, NULL);
   if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent), "upnp"))
     g_object_set (agent, "upnp", FALSE, NULL);
   else
@@ -795,13 +789,42 @@ disable_upnp (CgWhipSession *session)
                "router", session->camera_id);
 }
 
+/* libnice gathers on @addresses alone (nice_agent_add_local_address(),
+ * through webrtcbin's ICE object), before gathering starts. */
+static void
+restrict_gathering (CgWhipSession *session, GObject *ice, GPtrArray *addresses)
+{
+  gboolean ok = FALSE;
+
+  if (!ice || !g_signal_lookup ("add-local-ip-address", G_OBJECT_TYPE (ice))) {
+    g_warning ("[%s] webrtcbin's ICE cannot be kept off the camera segment: its host "
+               "candidates may name camera_interface's addresses", session->camera_id);
+    return;
+  }
+  for (guint i = 0; i < addresses->len; i++) {
+    const char *address = g_ptr_array_index (addresses, i);
+
+    g_signal_emit_by_name (ice, "add-local-ip-address", address, &ok);
+    if (!ok)
+      g_warning ("[%s] libnice refused the local address %s: ICE does not gather on it",
+                 session->camera_id, address);
+  }
+}
+
 static void
 configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_only,
-               const char *http_proxy)
+               const char *http_proxy, GPtrArray *local_addresses)
 {
+  g_autoptr (GObject) ice = NULL;
+  g_autoptr (GObject) agent = NULL;
   gboolean stun_set = FALSE;
 
-  disable_upnp (session);
+  g_object_get (session->webrtc, "ice-agent", &ice, NULL);
+  if (ice && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  disable_upnp (session, agent);
+  if (local_addresses)
+    restrict_gathering (session, ice, local_addresses);
   /* libnice sends every TURN/TCP connection of the agent through it */
   if (http_proxy)
     g_object_set (session->webrtc, "http-proxy", http_proxy, NULL);
@@ -833,7 +856,8 @@ configure_ice (CgWhipSession *session, GPtrArray *ice_servers, gboolean relay_on
 CgWhipSession *
 cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio audio,
                      GPtrArray *ice_servers, gboolean relay_only, const char *http_proxy,
-                     const CgWhipSessionFuncs *funcs, gpointer user_data, GError **error)
+                     GPtrArray *local_addresses, const CgWhipSessionFuncs *funcs,
+                     gpointer user_data, GError **error)
 {
   CgWhipSession *session = g_new0 (CgWhipSession, 1);
   g_autoptr (GstBus) bus = NULL;
@@ -853,7 +877,7 @@ cg_whip_session_new (const char *camera_id, const CgFormat *format, CgWhipAudio 
     return NULL;
   }
   gst_bin_add (GST_BIN (session->pipeline), session->webrtc);
-  configure_ice (session, ice_servers, relay_only, http_proxy);
+  configure_ice (session, ice_servers, relay_only, http_proxy, local_addresses);
   for (int i = 0; i < CG_STREAM_N; i++) {
     const CgStreamDesc *desc = format->streams[i];
     if (!desc || (i == CG_STREAM_AUDIO && (audio == CG_WHIP_AUDIO_DROP ||

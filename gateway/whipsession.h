@@ -35,12 +35,15 @@ typedef struct {
 /* @ice_servers: element-type CgIceServer (the first STUN server and every
  * TURN server are used; a turns: server comes as TURN over TCP to its
  * address, which @http_proxy turns into TLS). @http_proxy:
- * "http://HOST:PORT" for all of the session's TURN/TCP, or NULL. NULL with @error if
- * GStreamer lacks an element the session needs (the message names the
- * Debian package). */
+ * "http://HOST:PORT" for all of the session's TURN/TCP, or NULL.
+ * @local_addresses: element-type utf8, the only addresses ICE gathers host
+ * candidates on (and its STUN and TURN sockets bind to); NULL: every address
+ * libnice finds. NULL with @error if GStreamer lacks an element the session
+ * needs (the message names the Debian package). */
 CgWhipSession *cg_whip_session_new (const char *camera_id, const CgFormat *format,
                                     CgWhipAudio audio, GPtrArray *ice_servers,
                                     gboolean relay_only, const char *http_proxy,
+                                    GPtrArray *local_addresses,
                                     const CgWhipSessionFuncs *funcs, gpointer user_data,
                                     GError **error);
 /* The ingest's SDP answer; a problem with it comes back through failed. */

@@ -32,13 +32,18 @@
  * pairs that remote candidate again. So a session that finds no path
  * (ICE failed, or the connect timeout) while TURN servers are given is
  * followed at once by relay-only sessions, for the rest of the uplink's
- * life (a reload that changes the uplink starts over with "all"). */
+ * life (a reload that changes the uplink starts over with "all").
+ *
+ * ICE gathers on this host's addresses outside camera_interface only
+ * (iceaddr.h), listed again for each session: the offer names nothing of
+ * the sealed segment, and no ICE socket opens there. */
 #define G_LOG_DOMAIN "camgate-uplink"
 
 #include "whipuplink.h"
 
 #include <gst/gst.h>
 
+#include "iceaddr.h"
 #include "iceserver.h"
 #include "sendstate.h"
 #include "turnproxy.h"
@@ -63,6 +68,8 @@ struct _CgWhipUplink {
   char *ca_file;                /* for the TURN servers too; NULL: the system store */
   CgTurnProxy *proxy;           /* once a turns: server is used; kept for the uplink's life */
   guint proxy_refused;          /* the proxy's refusals when the session started */
+  char **camera_interfaces;     /* no ICE candidate there */
+  gboolean gather_anywhere;     /* said why the last session's ICE was not restricted */
 
   /* before a session with turns: servers starts, their names are resolved */
   GPtrArray *servers;           /* element-type CgIceServer (transfer none): the session's */
@@ -561,10 +568,39 @@ session_start (CgWhipUplink *uplink)
     session_create (uplink);
 }
 
+/* The addresses the session's ICE gathers on; NULL when none is left
+ * outside camera_interface, or they cannot be listed: then libnice gathers
+ * on every address rather than offer none, and the log says why (once,
+ * until a session has addresses again). transfer full */
+static GPtrArray *
+local_addresses (CgWhipUplink *uplink)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) addresses = NULL;
+  g_autofree char *interfaces = NULL;
+
+  if (!uplink->camera_interfaces[0])
+    return NULL;
+  addresses = cg_ice_local_addresses ((const char *const *) uplink->camera_interfaces, &error);
+  if (addresses && addresses->len) {
+    uplink->gather_anywhere = FALSE;
+    return g_steal_pointer (&addresses);
+  }
+  if (uplink->gather_anywhere)
+    return NULL;
+  uplink->gather_anywhere = TRUE;
+  interfaces = g_strjoinv (", ", uplink->camera_interfaces);
+  g_warning ("[%s] ICE gathers on every address of this host, camera_interface's (%s) "
+             "included: %s", uplink->camera_id, interfaces,
+             error ? error->message : "it has none outside camera_interface and loopback");
+  return NULL;
+}
+
 static void
 session_create (CgWhipUplink *uplink)
 {
   g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) addresses = local_addresses (uplink);
 
   g_info ("[%s] uplink: offering a WHIP session (%u ICE server(s), %s)", uplink->camera_id,
           uplink->servers->len,
@@ -572,7 +608,7 @@ session_create (CgWhipUplink *uplink)
   uplink->session = cg_whip_session_new (uplink->camera_id, uplink->format, uplink->audio,
                                          uplink->servers, uplink->relay_only,
                                          uplink->relays ? cg_turn_proxy_get_uri (uplink->proxy)
-                                                        : NULL,
+                                                        : NULL, addresses,
                                          uplink->no_trickle ? &session_funcs : &trickle_funcs,
                                          uplink, &error);
   if (!uplink->session) {
@@ -618,6 +654,7 @@ cg_whip_uplink_new (const char *camera_id, const CgUplinkConfig *config, CgHub *
   uplink->link_servers = g_ptr_array_new ();
   uplink->to_trickle = g_ptr_array_new_with_free_func (g_free);
   uplink->ca_file = g_strdup (config->ca_file);
+  uplink->camera_interfaces = g_strdupv (config->camera_interfaces);
   uplink->client = cg_whip_client_new (uplink->url, config->token, database, config->ca_file,
                                        DEFAULT_HTTP_TIMEOUT_S);
   uplink->scratch = g_byte_array_new ();
@@ -653,6 +690,7 @@ cg_whip_uplink_free (CgWhipUplink *uplink)
   cg_whip_client_free (uplink->client);
   cg_turn_proxy_free (uplink->proxy);
   g_free (uplink->ca_file);
+  g_strfreev (uplink->camera_interfaces);
   g_ptr_array_unref (uplink->config_servers);
   g_ptr_array_unref (uplink->link_servers);
   g_ptr_array_unref (uplink->to_trickle);

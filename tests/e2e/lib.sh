@@ -1091,6 +1091,21 @@ ingest_stat() {
 
 ingest_ge() { num_ge "$(ingest_stat "$1" "$2")" "$3"; }
 
+# assert_no_camera_candidates PATH: the addresses camgate's candidates named
+# at cg-whipingest's PATH (offered or PATCHed, raddr included) are none of
+# the camera segment's (10.20.0.0/24, fd00:20::/64), and there were some.
+assert_no_camera_candidates() {
+  local addresses
+  addresses=$(ingest_stat "$1" addresses)
+  case $addresses in
+    0 | none) fail "no candidate address at the ingest's $1" ;;
+  esac
+  if tr , '\n' <<<"$addresses" | grep -qE '^(10\.20\.0\.|fd00:20::)'; then
+    fail "camgate's ICE candidates at $1 name the camera segment: $addresses"
+  fi
+  note "candidate addresses at $1: $addresses"
+}
+
 # ingest_files NAME [DIR]: the files (.ts, .mkv, .h264) the ingest wrote
 # for .../NAME, in session order (default DIR: the current ingest's out-dir).
 ingest_files() {

@@ -7,7 +7,8 @@
 #  1. A trickling ingest: the offer goes out before gathering ends (no
 #     a=end-of-candidates), the relay candidate and the end of gathering
 #     reach the ingest by PATCH, none twice, the session comes up, video flows, and
-#     camgate's log says trickle ICE.
+#     camgate's log says trickle ICE. No candidate, offered or PATCHed,
+#     names the camera segment (a relay's raddr included).
 #  2. The ingest comes back answering PATCH with 405: camgate ends that
 #     session (DELETE), offers a new one at once with every candidate in
 #     the POST (ending with a=end-of-candidates), media flows, the log says
@@ -51,6 +52,7 @@ num_ge "$(ingest_stat /whip/cam1 trickled)" 1 ||
   fail "no candidate reached the ingest by PATCH (the relay candidate comes after the offer)"
 [ "$(ingest_stat /whip/cam1 repeated)" = 0 ] ||
   fail "$(ingest_stat /whip/cam1 repeated) candidate(s) PATCHed that the ingest already had"
+assert_no_camera_candidates /whip/cam1
 grep -q "\[cam1\] uplink up: WHIP session .* (trickle ICE" "$CG_WORK/camgate.log" ||
   fail "camgate's log does not say the session trickles"
 [ "$(ingest_stat /whip/cam1 sessions)" = 1 ] ||

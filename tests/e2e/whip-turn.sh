@@ -9,7 +9,9 @@
 #  c. Only TCP 443 (and the WHIP endpoint) open: turns:// on 443, by host
 #     name (the gateway's /etc/hosts names the cloud host), carries the
 #     media, path relay/tls, and a capture of port 443 holds a TLS handshake
-#     and no STUN in the clear.
+#     and no STUN in the clear. No candidate of a-c names the camera
+#     segment: libnice's TCP to the loopback proxy is a connection, not a
+#     candidate.
 # b and c run with the default ice_transport_policy = all, as users do:
 # libnice 0.1.21 may lose the relay's pair (docs/uplinks.md), and then the
 # uplink falls back to relay only at once. Either way no session of b or c
@@ -154,6 +156,7 @@ no_path_backoff "TURN/TLS"
 sleep 1
 cg_stop capture TERM 5
 check_tls_capture "$CG_WORK/443.pcap" 1
+assert_no_camera_candidates /whip/cam1
 note "capture: $(cat "$CG_WORK/443.pcap.txt")"
 
 # d. A TURN certificate from another CA.

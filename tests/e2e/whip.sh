@@ -8,7 +8,9 @@
 #  2. The right token (a reload): the sessions come up, status says kind
 #     whip and state up, the ingest receives each camera's H.264 (AAC as
 #     Opus, G.711 as it is) and records a file ffprobe reads at the
-#     camera's size, starting on a keyframe.
+#     camera's size, starting on a keyframe. No ICE candidate names the
+#     camera segment (br-cam, camera_interface), and no UDP socket of
+#     camgate's is bound there.
 #  3. The ingest goes away and comes back: camgate notices, and a fresh
 #     session brings the media back on its own.
 # The token never reaches the log or the status.
@@ -79,6 +81,10 @@ wait_for "cam2's video at the ingest" 30 ingest_ge /whip/cam2 frames $((3 * FPS)
 wait_for "cam2's audio at the ingest" 10 ingest_ge /whip/cam2 audio 50
 [ "$(ingest_stat /whip/cam2 audio_codec)" = pcmu ] ||
   fail "the ingest received $(ingest_stat /whip/cam2 audio_codec) audio from cam2, expected pcmu"
+assert_no_camera_candidates /whip/cam1
+assert_no_camera_candidates /whip/cam2
+camera_side=$(in_ns gw ss -Hnua src 10.20.0.1)
+[ -z "$camera_side" ] || fail "UDP sockets on the camera segment while up: $camera_side"
 cam2_out=$INGEST_OUT
 out0=$(uplink_field cam1 frames_out)
 t0=$(cg_now_ms)

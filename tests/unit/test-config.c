@@ -804,6 +804,8 @@ test_uplink_equal (void)
   const CgUplinkConfig *u = &a->uplink;
   CgUplinkConfig copy = *u;
   char *servers[] = { (char *) "stun:s", NULL };
+  const char *const cameras[] = { "eth1", NULL };
+  char *others[] = { (char *) "eth2", NULL };
 
   g_assert_true (cg_uplink_config_equal (u, &b->uplink));
   g_assert_true (cg_uplink_config_equal (u, &copy));
@@ -834,6 +836,11 @@ test_uplink_equal (void)
   g_assert_false (cg_uplink_config_equal (u, &copy));
   copy = *u;
   copy.aac_to_opus = FALSE;
+  g_assert_false (cg_uplink_config_equal (u, &copy));
+  /* [gateway] camera_interface, where WHIP gathers no ICE candidate */
+  g_assert_cmpstrv ((const char *const *) u->camera_interfaces, cameras);
+  copy = *u;
+  copy.camera_interfaces = others;
   g_assert_false (cg_uplink_config_equal (u, &copy));
 }
 

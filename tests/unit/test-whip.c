@@ -1,8 +1,9 @@
 /* The pure parts of the WHIP uplink: ICE server URLs (configuration and
  * Link headers, including the malformed ones an ingest may send), the RTP
  * caps and the audio plan a camera's streams get, candidates added to an
- * offer or trickled in an sdpfrag, and the words for each HTTP status; and
- * the WHIP client (POST, PATCH, DELETE) against a local HTTP server. */
+ * offer or trickled in an sdpfrag, and the words for each HTTP status; the
+ * host addresses ICE may gather on; and the WHIP client (POST, PATCH,
+ * DELETE) against a local HTTP server. */
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -11,8 +12,11 @@
 #include "whipfrag.h"
 #include "whipmedia.h"
 #ifdef CG_WITH_WEBRTC
+#include <gio/gio.h>
 #include <libsoup/soup.h>
+#include <net/if.h>
 
+#include "iceaddr.h"
 #include "whip.h"
 #endif
 
@@ -794,6 +798,37 @@ test_status_messages (void)
       g_error ("%u: \"%s\" does not say \"%s\"", cases[i].status, m, cases[i].says);
   }
 }
+
+/* Loopback and link-local IPv6 are never offered; with every interface on
+ * the camera side, no address is left (the uplink then does not restrict). */
+static void
+test_local_addresses (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *const none[] = { NULL };
+  g_autoptr (GPtrArray) open = cg_ice_local_addresses (none, &error);
+  g_autoptr (GPtrArray) sealed = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  struct if_nameindex *all = if_nameindex ();
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < open->len; i++) {
+    g_autoptr (GInetAddress) a = g_inet_address_new_from_string (open->pdata[i]);
+    g_assert_nonnull (a);
+    g_assert_false (g_inet_address_get_is_loopback (a));
+    g_assert_false (g_inet_address_get_family (a) == G_SOCKET_FAMILY_IPV6 &&
+                    g_inet_address_get_is_link_local (a));
+  }
+  g_assert_nonnull (all);
+  for (guint i = 0; all[i].if_index; i++)
+    g_ptr_array_add (names, all[i].if_name);
+  g_ptr_array_add (names, NULL);
+  sealed = cg_ice_local_addresses ((const char *const *) names->pdata, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sealed->len, ==, 0);
+  if_freenameindex (all);
+}
+
 #endif
 
 int
@@ -815,6 +850,7 @@ main (int argc, char **argv)
   g_test_add_func ("/whip/client", test_client);
   g_test_add_func ("/whip/location-downgrade", test_location_downgrade);
   g_test_add_func ("/whip/trickle", test_trickle);
+  g_test_add_func ("/whip/local-addresses", test_local_addresses);
 #endif
   return g_test_run ();
 }

@@ -388,14 +388,9 @@ on_keyframe (gboolean full, gpointer data)
   cg_hub_request_keyframe (uplink->hub, full);
 }
 
+/* Against an endpoint that does not trickle, a session goes without
+ * .candidates (session_create). */
 static const CgWhipSessionFuncs session_funcs = {
-  .offer = on_offer,
-  .connected = on_connected,
-  .failed = on_session_failed,
-  .keyframe = on_keyframe,
-};
-
-static const CgWhipSessionFuncs trickle_funcs = {
   .offer = on_offer,
   .candidates = on_candidates,
   .connected = on_connected,
@@ -601,7 +596,10 @@ session_create (CgWhipUplink *uplink)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) addresses = local_addresses (uplink);
+  CgWhipSessionFuncs funcs = session_funcs;   /* the session keeps a copy */
 
+  if (uplink->no_trickle)
+    funcs.candidates = NULL;
   g_info ("[%s] uplink: offering a WHIP session (%u ICE server(s), %s)", uplink->camera_id,
           uplink->servers->len,
           uplink->no_trickle ? "every candidate in the offer" : "trickle ICE");
@@ -609,8 +607,7 @@ session_create (CgWhipUplink *uplink)
                                          uplink->servers, uplink->relay_only,
                                          uplink->relays ? cg_turn_proxy_get_uri (uplink->proxy)
                                                         : NULL, addresses,
-                                         uplink->no_trickle ? &session_funcs : &trickle_funcs,
-                                         uplink, &error);
+                                         &funcs, uplink, &error);
   if (!uplink->session) {
     session_fail (uplink, error->message);
     return;

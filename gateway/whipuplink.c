@@ -29,8 +29,9 @@
  * that works, its relay candidate's: the ingest's checks reach the host
  * candidates before the answer, libnice checks the pairs it made for them
  * without the ingest's credentials, fails them and drops them, and never
- * pairs that remote candidate again. So a session that finds no path
- * (ICE failed, or the connect timeout) while TURN servers are given is
+ * pairs that remote candidate again; or it loses the pair in use soon
+ * after the session came up. So a session whose ICE fails, or that finds
+ * no path before the connect timeout, while TURN servers are given is
  * followed at once by relay-only sessions, for the rest of the uplink's
  * life (a reload that changes the uplink starts over with "all").
  *
@@ -196,9 +197,10 @@ session_fail (CgWhipUplink *uplink, const char *message)
   cg_uplink_run_failed (&uplink->run, text ? text : message);
 }
 
-/* The session never came up and found no path: with the policy "all" and
- * a TURN server in the session that the proxy did not refuse, relay only
- * from now on, at once (see the top); otherwise an ordinary failure. */
+/* The session found no path, or lost it (ICE failed): with the policy
+ * "all" and a TURN server in the session that the proxy did not refuse,
+ * relay only from now on, at once (see the top); otherwise an ordinary
+ * failure. */
 static void
 session_no_path (CgWhipUplink *uplink, const char *message)
 {
@@ -372,7 +374,7 @@ on_session_failed (const char *message, gpointer data)
 {
   CgWhipUplink *uplink = data;
 
-  if (!uplink->up && cg_whip_session_ice_failed (uplink->session))
+  if (cg_whip_session_ice_failed (uplink->session))
     session_no_path (uplink, message);
   else
     session_fail (uplink, message);

@@ -13,8 +13,9 @@
 #     segment: libnice's TCP to the loopback proxy is a connection, not a
 #     candidate.
 # b and c run with the default ice_transport_policy = all, as users do:
-# libnice 0.1.21 may lose the relay's pair (docs/uplinks.md), and then the
-# uplink falls back to relay only at once. Either way no session of b or c
+# libnice 0.1.21 may lose the relay's pair (docs/uplinks.md), before or
+# after the session came up, and then the uplink falls back to relay only
+# at once. Either way no session of b or c
 # may end in the backoff of an ordinary ICE failure.
 #  d. A TURN certificate that does not verify against ca_file: refused, and
 #     last_error names the TURN server and the certificate. The ingest's
@@ -98,7 +99,7 @@ media_through() {
   FILES+=("$(ingest_files cam1 | tail -n 1)")
 }
 
-# no_path_backoff WHAT: since the last reload, a session that found no path
+# no_path_backoff WHAT: since the last reload, a session whose ICE failed
 # fell back to relay only at once, none waited for a retry with "all".
 no_path_backoff() {
   local since n
